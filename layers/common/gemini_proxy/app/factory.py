@@ -1,0 +1,87 @@
+"""The ASGI app: the same one under `gemini-proxy serve`, in a container and on Lambda."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gemini_proxy.app.chat import chat_completions
+from gemini_proxy.app.embeddings import embeddings
+from gemini_proxy.app.responses import error_response
+from gemini_proxy.app.routes import get_model, health, list_models
+from gemini_proxy.app.services import Services
+from gemini_proxy.app.transcriptions import transcriptions
+from gemini_proxy.config import Config, ConfigError, load_config
+from gemini_proxy.credentials.files import load_ai_studio_keys
+from gemini_proxy.credentials.models import Credential
+from gemini_proxy.errors import ProxyError
+from gemini_proxy.logs import logger
+
+DEFAULT_CREDS_DIR = "oauth creds"
+
+
+def client_keys_from_env() -> list[str]:
+    return [
+        key.strip() for key in os.environ.get("GEMINI_PROXY_API_KEYS", "").split(",") if key.strip()
+    ]
+
+
+def create_app(config: Config, credentials: list[Credential], client_keys: list[str]) -> Starlette:
+    services = Services.build(config, credentials, client_keys)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn --factory and the Lambda start script: config and keys from env."""
+    config = load_config(os.environ.get("GEMINI_PROXY_CONFIG"))
+    creds_dir = Path(os.environ.get("GEMINI_PROXY_CREDS_DIR", DEFAULT_CREDS_DIR))
+    client_keys = client_keys_from_env()
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not client_keys:
+        # A Lambda URL is public: fail closed rather than lend the Gemini quota to anyone.
+        raise ConfigError("refusing to start on Lambda without client keys (GEMINI_PROXY_API_KEYS)")
+    return create_app(config, load_ai_studio_keys(creds_dir), client_keys)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = ProxyError(
+            f"Unknown path: {request.method} {request.url.path}",
+            status=404,
+            type="invalid_request_error",
+            code="unknown_url",
+        )
+    else:
+        error = ProxyError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
+    return error_response(error, dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to our log, never to the client.
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(ProxyError("The proxy hit an internal error", code="internal_error"))

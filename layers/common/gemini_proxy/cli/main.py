@@ -1,0 +1,49 @@
+"""`gemini-proxy`: the command line."""
+
+import argparse
+import sys
+
+from gemini_proxy import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gemini-proxy", description="OpenAI-compatible gateway in front of Google Gemini."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the proxy on this machine")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--config", default=None, help="YAML file (default: ./config.yaml if any)")
+    serve.add_argument("--creds-dir", default="oauth creds", help="folder with credentials")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also start the fake Gemini upstream and use it, to try the proxy without keys",
+    )
+
+    fake = commands.add_parser("fake-gemini", help="run the fake Gemini upstream (for tests)")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8788)
+    fake.add_argument("--latency-ms", type=float, default=0.0)
+    fake.add_argument("--chunk-delay-ms", type=float, default=0.0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from gemini_proxy.cli.serve import serve
+
+        return serve(args)
+    if args.command == "fake-gemini":
+        from gemini_proxy.cli.fake import run_fake
+
+        return run_fake(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The one configuration model, loaded once from YAML.
+
+Sources, first found wins: an explicit path (`--config`), the env var `CONFIG_YAML` holding the
+YAML itself (how Lambda gets it), `./config.yaml`, else the defaults below.
+"""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_MODELS = [
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-3-pro-preview",
+    "gemini-3-flash-preview",
+]
+
+DEFAULT_ALIASES = {
+    "gpt-4o": "gemini-2.5-pro",
+    "gpt-4o-mini": "gemini-2.5-flash",
+    "gpt-4.1": "gemini-2.5-pro",
+    "gpt-4.1-mini": "gemini-2.5-flash",
+    "text-embedding-3-small": "gemini-embedding-001",
+    "text-embedding-3-large": "gemini-embedding-001",
+    "text-embedding-ada-002": "gemini-embedding-001",
+}
+
+
+class _Section(BaseModel):
+    # A typo in a config key should fail loudly at start, not be silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class UpstreamConfig(_Section):
+    ai_studio_base_url: str = "https://generativelanguage.googleapis.com"
+    code_assist_base_url: str = "https://cloudcode-pa.googleapis.com"
+    oauth_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Between two bytes of an answer: thinking models can be silent for a long while.
+    read_timeout_seconds: float = Field(default=300.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class StateConfig(_Section):
+    backend: Literal["sqlite", "memory", "dynamodb"] = "sqlite"
+    sqlite_path: str = ".gemini-proxy-state.sqlite3"
+    dynamodb_table: str = "gemini-proxy-state"
+
+
+class ServerConfig(_Section):
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+
+class MediaConfig(_Section):
+    """How `http(s)` image, audio and file URLs in messages are fetched."""
+
+    fetch_urls: bool = True
+    max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # Empty: any public host. Otherwise only these hosts and their subdomains.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Private networks you trust to be fetched from (CIDRs); loopback and private are refused
+    # unless listed here.
+    allowed_private_networks: list[str] = Field(default_factory=list)
+
+
+class ReasoningConfig(_Section):
+    # when_asked: thought summaries come back when the client sent reasoning_effort.
+    include_thoughts: Literal["when_asked", "always", "never"] = "when_asked"
+    # Emit thoughts as <think>...</think> in `content` for clients that read nothing else.
+    think_tags: bool = False
+
+
+class Config(_Section):
+    upstream: UpstreamConfig = UpstreamConfig()
+    state: StateConfig = StateConfig()
+    server: ServerConfig = ServerConfig()
+    media: MediaConfig = MediaConfig()
+    reasoning: ReasoningConfig = ReasoningConfig()
+    # Listed by GET /v1/models beside what Gemini's own list says; other ids still pass through.
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))
+    # Also list the models Gemini reports for the loaded AI Studio keys (cached).
+    models_from_upstream: bool = True
+    model_list_ttl_seconds: float = Field(default=600.0, ge=0)
+    # Names some clients hard-code, answered by a Gemini model. `{}` turns them all off.
+    model_aliases: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ALIASES))
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def parse_config(text: str, source: str) -> Config:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}")
+        return parse_config(file.read_text(encoding="utf-8"), str(file))
+    inline = os.environ.get("CONFIG_YAML")
+    if inline:
+        return parse_config(inline, "CONFIG_YAML")
+    default = Path("config.yaml")
+    if default.is_file():
+        return parse_config(default.read_text(encoding="utf-8"), str(default))
+    return Config()

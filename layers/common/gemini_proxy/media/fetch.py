@@ -1,0 +1,145 @@
+"""Fetching `http(s)` media URLs for the client, without becoming an SSRF hole.
+
+A URL in a chat message is chosen by whoever writes the prompt, so the proxy must never let it
+reach what only the proxy can reach: loopback, private networks, link-local addresses (cloud
+metadata at 169.254.169.254 among them). Every address is checked *after* DNS resolution, and the
+connection goes to the checked address, so a name cannot resolve one way for the check and
+another for the connection. Redirects are followed by hand, each hop checked again.
+"""
+
+import ipaddress
+import mimetypes
+import socket
+from base64 import b64encode
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+from gemini_proxy.config import MediaConfig
+from gemini_proxy.errors import InvalidRequest
+from gemini_proxy.upstream.wire import Blob
+
+MAX_REDIRECTS = 5
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RefusedAddress(Exception):
+    pass
+
+
+def address_allowed(address: IPAddress, trusted: list[IPNetwork]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if any(address in network for network in trusted):
+        return True
+    return address.is_global and not address.is_multicast
+
+
+class _CheckingResolver(AbstractResolver):
+    """Resolves like the default resolver, then refuses any non-public answer."""
+
+    def __init__(self, trusted: list[IPNetwork]) -> None:
+        self._inner = DefaultResolver()
+        self._trusted = trusted
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if not address_allowed(ipaddress.ip_address(result["host"]), self._trusted):
+                # One bad answer taints the name: fail closed rather than pick the good ones.
+                raise RefusedAddress(host)
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class MediaFetcher:
+    def __init__(self, config: MediaConfig) -> None:
+        self._config = config
+        self._trusted: list[IPNetwork] = [
+            ipaddress.ip_network(net, strict=False) for net in config.allowed_private_networks
+        ]
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(resolver=_CheckingResolver(self._trusted))
+            timeout = aiohttp.ClientTimeout(total=self._config.timeout_seconds)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def fetch(self, url: str, param: str) -> Blob:
+        if not self._config.fetch_urls:
+            raise InvalidRequest(
+                "This proxy does not fetch media URLs; send the file inline as a base64 data: URL",
+                param=param,
+                code="invalid_image_url",
+            )
+        try:
+            return await self._fetch(url, param)
+        except RefusedAddress:
+            why = "it points to a private, loopback or link-local address"
+            raise _refused(param, why) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _refused(param, f"it could not be downloaded ({type(exc).__name__})") from None
+
+    async def _fetch(self, url: str, param: str) -> Blob:
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check_url(url, param)
+            async with self._client().get(url, allow_redirects=False) as response:
+                if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status != 200:
+                    raise _refused(param, f"it answered HTTP {response.status}")
+                data = await self._read_capped(response, param)
+                return Blob(mime_type=_mime_type(response, url), data=b64encode(data).decode())
+        raise _refused(param, f"it redirected more than {MAX_REDIRECTS} times")
+
+    def _check_url(self, url: str, param: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _refused(param, "only http and https URLs are fetched")
+        host = parts.hostname
+        allowed_hosts = self._config.allowed_hosts
+        if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
+            raise _refused(param, f"the host '{host}' is not in media.allowed_hosts")
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: checked by the resolver at connection time
+        if not address_allowed(literal, self._trusted):
+            raise RefusedAddress(host)
+
+    async def _read_capped(self, response: aiohttp.ClientResponse, param: str) -> bytes:
+        limit = self._config.max_bytes
+        if (response.content_length or 0) > limit:
+            raise _refused(param, f"it is larger than {limit} bytes")
+        data = await response.content.read(limit + 1)
+        if len(data) > limit:
+            raise _refused(param, f"it is larger than {limit} bytes")
+        return data
+
+
+def _mime_type(response: aiohttp.ClientResponse, url: str) -> str:
+    declared = response.content_type
+    if declared and declared != "application/octet-stream":
+        return declared
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return guessed or "application/octet-stream"
+
+
+def _refused(param: str, why: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"The media URL was not fetched: {why}", param=param, code="invalid_image_url"
+    )
