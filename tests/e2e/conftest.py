@@ -36,7 +36,8 @@ def proxy_config(fake: FakeGemini, **overrides: Any) -> Config:
                 "ai_studio_base_url": fake.url,
                 "code_assist_base_url": fake.url,
                 "oauth_token_url": f"{fake.url}/token",
-            }
+            },
+            "state": {"backend": "memory"},
         }
     )
     return config.model_copy(update=overrides)

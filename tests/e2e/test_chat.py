@@ -4,11 +4,11 @@ import itertools
 import json
 import time
 
-import pytest
-
 import openai
-from gemini_proxy.credentials.fingerprint import fingerprint
+import pytest
 from openai import OpenAI
+
+from gemini_proxy.credentials.fingerprint import fingerprint
 from tests.e2e.conftest import KEYS, ProxyFactory
 from tests.support.fake import FakeGemini
 from tests.support.openai_schema import validate
@@ -213,13 +213,14 @@ def test_stream_fails_over_before_the_first_byte(
 ) -> None:
     proxy = start_proxy(keys=KEYS[:2])
     client = OpenAI(base_url=f"{proxy.url}/v1", api_key="x", max_retries=0)
-    fake.fault(fault, key=KEYS[0])
+    fake.fault(fault, times=1)  # whichever key goes first fails, once
     with client.chat.completions.with_streaming_response.create(
         model="gemini-2.5-flash", messages=HELLO, stream=True
     ) as response:
         payloads = sse_payloads(list(response.iter_lines()))
-    # A fresh proxy starts its rotation at alpha, which fails; bravo answers.
-    assert fake.served_by() == [fingerprint(KEYS[0]), fingerprint(KEYS[1])]
+    served = fake.served_by()
+    assert len(served) == 2 and served[0] != served[1]
+    assert response.headers["x-gemini-proxy-credential"] == served[1]
     assert response.headers["x-gemini-proxy-attempts"] == "2"
     assert payloads[-1] == "[DONE]"
     text = "".join(

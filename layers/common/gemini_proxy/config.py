@@ -42,11 +42,15 @@ class UpstreamConfig(_Section):
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     # Between two bytes of an answer: thinking models can be silent for a long while.
     read_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Credentials tried for one request, and the time allowed for trying them.
     max_attempts: int = Field(default=3, ge=1)
+    failover_deadline_seconds: float = Field(default=60.0, gt=0)
 
 
 class StateConfig(_Section):
     backend: Literal["sqlite", "memory", "dynamodb"] = "sqlite"
+    # How stale the in-process copy of the pool's state may get; a steady request reads only it.
+    cache_seconds: float = Field(default=2.0, ge=0)
     sqlite_path: str = ".gemini-proxy-state.sqlite3"
     dynamodb_table: str = "gemini-proxy-state"
 
@@ -75,8 +79,44 @@ class ReasoningConfig(_Section):
     think_tags: bool = False
 
 
+class AiStudioConfig(_Section):
+    enabled: bool = True
+    # Extra file of AI Studio keys, one a line (the credentials folder's files are read too).
+    keys_file: str | None = None
+    # Bench for a 429 that carries no retry hint.
+    cooldown_seconds: float = Field(default=60.0, gt=0)
+    # fallback: OAuth accounts (and primary_keys) first, AI Studio keys only when none of
+    # those is available for the model; combined: one shared pool; disabled: keys unused.
+    fallback_mode: Literal["fallback", "combined", "disabled"] = "fallback"
+    # Code Assist's free quota for Pro models is small: try AI Studio keys first for them.
+    prefer_ai_studio_for_pro: bool = False
+
+
+class RateLimitSettings(_Section):
+    # Bench for an OAuth account's 429 that carries no retry hint.
+    cooldown_period_ms: int = Field(default=60_000, gt=0)
+    # A credential limited again right after its bench ends rests twice as long, up to this.
+    max_cooldown_ms: int = Field(default=3_600_000, gt=0)
+
+
+class FailoverThresholds(_Section):
+    # Unexplained failures in a row that make a credential INVALID.
+    consecutive_failures: int = Field(default=3, ge=1)
+    # How long an INVALID credential waits before a recheck probes it.
+    recheck_interval_ms: int = Field(default=300_000, gt=0)
+
+
 class Config(_Section):
     upstream: UpstreamConfig = UpstreamConfig()
+    # AI Studio keys that join the primary pool (beside OAuth accounts) or the fallback pool.
+    primary_keys: list[str] = Field(default_factory=list)
+    fallback_keys: list[str] = Field(default_factory=list)
+    ai_studio: AiStudioConfig = AiStudioConfig()
+    rate_limit_settings: RateLimitSettings = RateLimitSettings()
+    failover_thresholds: FailoverThresholds = FailoverThresholds()
+    # When every credential is benched: wait up to this long for the first to recover
+    # instead of answering 429 at once (0: answer at once).
+    max_wait_seconds: float = Field(default=0.0, ge=0)
     state: StateConfig = StateConfig()
     server: ServerConfig = ServerConfig()
     media: MediaConfig = MediaConfig()

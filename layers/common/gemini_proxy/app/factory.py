@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gemini_proxy.app import admin
 from gemini_proxy.app.chat import chat_completions
 from gemini_proxy.app.embeddings import embeddings
 from gemini_proxy.app.responses import error_response
@@ -18,10 +19,11 @@ from gemini_proxy.app.routes import get_model, health, list_models
 from gemini_proxy.app.services import Services
 from gemini_proxy.app.transcriptions import transcriptions
 from gemini_proxy.config import Config, ConfigError, load_config
-from gemini_proxy.credentials.files import load_ai_studio_keys
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.sources import load_credentials
 from gemini_proxy.errors import ProxyError
 from gemini_proxy.logs import logger
+from gemini_proxy.state.base import StateStore
 
 DEFAULT_CREDS_DIR = "oauth creds"
 
@@ -32,8 +34,13 @@ def client_keys_from_env() -> list[str]:
     ]
 
 
-def create_app(config: Config, credentials: list[Credential], client_keys: list[str]) -> Starlette:
-    services = Services.build(config, credentials, client_keys)
+def create_app(
+    config: Config,
+    credentials: list[Credential],
+    client_keys: list[str],
+    store: StateStore | None = None,
+) -> Starlette:
+    services = Services.build(config, credentials, client_keys, store)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -43,6 +50,7 @@ def create_app(config: Config, credentials: list[Credential], client_keys: list[
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/admin/credentials", admin.credentials, methods=["GET"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
@@ -64,7 +72,7 @@ def app_from_environment() -> Starlette:
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not client_keys:
         # A Lambda URL is public: fail closed rather than lend the Gemini quota to anyone.
         raise ConfigError("refusing to start on Lambda without client keys (GEMINI_PROXY_API_KEYS)")
-    return create_app(config, load_ai_studio_keys(creds_dir), client_keys)
+    return create_app(config, load_credentials(config, creds_dir, os.environ), client_keys)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

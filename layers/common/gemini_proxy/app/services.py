@@ -6,8 +6,12 @@ from gemini_proxy.app.auth import ClientKeys
 from gemini_proxy.config import Config
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.media.fetch import MediaFetcher
+from gemini_proxy.pool.health import Rules
 from gemini_proxy.pool.models import ModelCatalog
 from gemini_proxy.pool.orchestrator import Orchestrator
+from gemini_proxy.pool.pool import CredentialPool, Ordering
+from gemini_proxy.state.base import StateStore
+from gemini_proxy.state.factory import create_store
 from gemini_proxy.upstream.ai_studio import AiStudioClient
 from gemini_proxy.upstream.http import HttpClient
 
@@ -25,16 +29,35 @@ class Services:
     orchestrator: Orchestrator
     catalog: ModelCatalog
     media: MediaFetcher
+    store: StateStore
 
     @classmethod
     def build(
-        cls, config: Config, credentials: list[Credential], client_keys: list[str]
+        cls,
+        config: Config,
+        credentials: list[Credential],
+        client_keys: list[str],
+        store: StateStore | None = None,
     ) -> "Services":
         http = HttpClient(
             config.upstream.connect_timeout_seconds, config.upstream.read_timeout_seconds
         )
         upstream = AiStudioClient(http, config.upstream.ai_studio_base_url)
-        orchestrator = Orchestrator(credentials, config.upstream.max_attempts)
+        store = store or create_store(config.state)
+        pool = CredentialPool(
+            credentials,
+            store,
+            rules_for_kind(config, "ai_studio"),
+            Ordering(config.ai_studio.fallback_mode, config.ai_studio.prefer_ai_studio_for_pro),
+            config.state.cache_seconds,
+            rules_for=lambda credential: rules_for_kind(config, credential.kind),
+        )
+        orchestrator = Orchestrator(
+            pool,
+            config.upstream.max_attempts,
+            config.upstream.failover_deadline_seconds,
+            config.max_wait_seconds,
+        )
 
         async def upstream_models() -> list[str]:
             served = await orchestrator.run("models", upstream.list_models)
@@ -59,8 +82,25 @@ class Services:
             orchestrator,
             catalog,
             MediaFetcher(config.media),
+            store,
         )
 
     async def close(self) -> None:
         await self.http.close()
         await self.media.close()
+        await self.store.close()
+
+
+def rules_for_kind(config: Config, kind: str) -> Rules:
+    """Benching rules; only the default cooldown differs between AI Studio keys and accounts."""
+    default = (
+        config.ai_studio.cooldown_seconds
+        if kind == "ai_studio"
+        else config.rate_limit_settings.cooldown_period_ms / 1000
+    )
+    return Rules(
+        default_cooldown=default,
+        max_cooldown=config.rate_limit_settings.max_cooldown_ms / 1000,
+        consecutive_failures=config.failover_thresholds.consecutive_failures,
+        recheck_interval=config.failover_thresholds.recheck_interval_ms / 1000,
+    )

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -12,8 +13,8 @@ import uvicorn
 
 from gemini_proxy.app.factory import client_keys_from_env, create_app
 from gemini_proxy.config import Config, ConfigError, load_config
-from gemini_proxy.credentials.files import load_ai_studio_keys
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.sources import load_credentials
 
 DEMO_KEYS = ["demo-key-one", "demo-key-two"]
 
@@ -64,18 +65,19 @@ def serve(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{fake_port}"
         config = config.model_copy(
             update={
+                "state": config.state.model_copy(update={"backend": "memory"}),
                 "upstream": config.upstream.model_copy(
                     update={
                         "ai_studio_base_url": base,
                         "code_assist_base_url": base,
                         "oauth_token_url": f"{base}/token",
                     }
-                )
+                ),
             }
         )
         credentials = [Credential("ai_studio", key, source="demo") for key in DEMO_KEYS]
     else:
-        credentials = load_ai_studio_keys(Path(args.creds_dir))
+        credentials = load_credentials(config, Path(args.creds_dir), os.environ)
     _announce(args, config, credentials, fake_port)
     app = create_app(config, credentials, client_keys)
     server = uvicorn.Server(

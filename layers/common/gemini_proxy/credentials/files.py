@@ -20,7 +20,7 @@ def load_ai_studio_keys(folder: Path) -> list[Credential]:
     for name in KEY_FILES:
         path = folder / name
         if path.is_file():
-            for key in _keys_from_text(path.read_text(encoding="utf-8-sig")):
+            for key in keys_from_text(path.read_text(encoding="utf-8-sig")):
                 keys.setdefault(key, Credential("ai_studio", key, source=name))
     path = folder / JSON_KEY_FILE
     if path.is_file():
@@ -29,7 +29,7 @@ def load_ai_studio_keys(folder: Path) -> list[Credential]:
     return list(keys.values())
 
 
-def _keys_from_text(text: str) -> list[str]:
+def keys_from_text(text: str) -> list[str]:
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
 

@@ -6,6 +6,7 @@ from typing import Literal
 from gemini_proxy.credentials.fingerprint import fingerprint
 
 CredentialKind = Literal["ai_studio", "oauth"]
+PoolName = Literal["primary", "fallback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +14,7 @@ class Credential:
     kind: CredentialKind
     secret: str = field(repr=False)  # never printed: repr() and logs show the fingerprint
     source: str = ""  # where it was loaded from (a file name), for the admin view
+    pool: PoolName = "fallback"
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -30,12 +30,46 @@ class RefusedAddress(Exception):
     pass
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway will connect to (RFC 6052 NAT64, as AWS
+# DNS64 hands out), so `64:ff9b::a9fe:a9fe` is 169.254.169.254 to whoever routes it.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    # `::` and `::1` sit in the IPv4-compatible range but are plain IPv6 (and never allowed).
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(address: IPAddress, trusted: list[IPNetwork]) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # Judge the IPv4 address the packets will reach.
+        address = _embedded_ipv4(address) or address
     if any(address in network for network in trusted):
         return True
     return address.is_global and not address.is_multicast
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """The address a host names literally, in any spelling the C library would connect to."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host.replace(".", "").isalnum() and not host.replace(".", "").isalpha():
+        # Legacy IPv4 forms (`2130706433`, `127.1`, `0x7f.0.0.1`, `0177.0.0.1`) that
+        # getaddrinfo accepts and `ipaddress` does not.
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 class _CheckingResolver(AbstractResolver):
@@ -114,9 +148,8 @@ class MediaFetcher:
         allowed_hosts = self._config.allowed_hosts
         if allowed_hosts and not any(host == h or host.endswith("." + h) for h in allowed_hosts):
             raise _refused(param, f"the host '{host}' is not in media.allowed_hosts")
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
+        literal = _literal_address(host)
+        if literal is None:
             return  # a name: checked by the resolver at connection time
         if not address_allowed(literal, self._trusted):
             raise RefusedAddress(host)
@@ -125,10 +158,15 @@ class MediaFetcher:
         limit = self._config.max_bytes
         if (response.content_length or 0) > limit:
             raise _refused(param, f"it is larger than {limit} bytes")
-        data = await response.content.read(limit + 1)
-        if len(data) > limit:
-            raise _refused(param, f"it is larger than {limit} bytes")
-        return data
+        # `read(n)` returns whatever is buffered, not n bytes: gather pieces until the end.
+        pieces: list[bytes] = []
+        size = 0
+        async for piece in response.content.iter_any():
+            size += len(piece)
+            if size > limit:
+                raise _refused(param, f"it is larger than {limit} bytes")
+            pieces.append(piece)
+        return b"".join(pieces)
 
 
 def _mime_type(response: aiohttp.ClientResponse, url: str) -> str:

@@ -5,6 +5,7 @@ back until the first translated chunk exists, and from then on the stream is com
 credential. The orchestrator sees the upstream and the translation through protocols only.
 """
 
+import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -15,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.errors import InvalidRequest, NoCredentials, NotFound, ProxyError
 from gemini_proxy.logs import logger
-from gemini_proxy.pool.rotation import RoundRobin
+from gemini_proxy.pool.pool import CredentialPool
 from gemini_proxy.upstream.classify import Failure, FailureKind, UpstreamError
 from gemini_proxy.upstream.wire import GenerateContentResponse
 
@@ -67,19 +68,72 @@ class OpenStream(Generic[T]):
 
 
 class Orchestrator:
-    def __init__(self, credentials: Sequence[Credential], max_attempts: int) -> None:
-        self.credentials = list(credentials)
-        self._rotation = RoundRobin(self.credentials)
+    def __init__(
+        self,
+        pool: CredentialPool,
+        max_attempts: int,
+        deadline_seconds: float,
+        max_wait_seconds: float = 0.0,
+    ) -> None:
+        self.pool = pool
         self._max_attempts = max_attempts
+        self._deadline = deadline_seconds
+        self._max_wait = max_wait_seconds
 
-    def _candidates(self) -> list[Credential]:
-        if not self.credentials:
+    async def _candidates(self, model: str) -> list[Credential]:
+        if not self.pool.credentials:
             raise NoCredentials(
                 "No Gemini credentials are loaded. Put AI Studio API keys in "
                 "'oauth creds/ai_studio_keys.txt' (one a line) and restart the proxy.",
                 code="no_credentials",
             )
-        return self._rotation.next_order()[: self._max_attempts]
+        waited = 0.0
+        while True:
+            selection = await self.pool.select(model)
+            order = selection.candidates[: self._max_attempts]
+            for probe in selection.probes[:1]:
+                # A credential benched as INVALID gets one request per recheck interval.
+                if await self.pool.claim_probe(probe):
+                    order.append(probe)
+            if order:
+                return order
+            wait = selection.retry_after
+            if wait is None:
+                raise _all_invalid()
+            if waited + wait > self._max_wait:
+                raise _all_benched(wait)
+            await asyncio.sleep(wait)
+            waited += wait
+
+    async def _attempts(
+        self, model: str, failures: list[Failure]
+    ) -> AsyncIterator[tuple[int, Credential]]:
+        """Credentials to try, in order, within the attempt count and the deadline.
+
+        Yields only credentials the pool let us acquire; the caller releases each one.
+        """
+        deadline = time.monotonic() + self._deadline
+        tried: set[str] = set()
+        while True:
+            try:
+                order = [c for c in await self._candidates(model) if c.fingerprint not in tried]
+            except ProxyError:
+                if not failures:
+                    raise
+                return  # later rounds: report the failures seen so far
+            waiting = False
+            for credential in order:
+                if len(tried) >= self._max_attempts or (failures and time.monotonic() > deadline):
+                    return
+                if not self.pool.acquire(credential, model):
+                    waiting = waiting or self.pool.busy_unproven(credential)
+                    continue
+                tried.add(credential.fingerprint)
+                yield len(tried), credential
+            remaining = deadline - time.monotonic()
+            if not waiting or len(tried) >= self._max_attempts or remaining <= 0:
+                return
+            await self.pool.settled(remaining)
 
     async def run(self, model: str, operation: Callable[[Credential], Awaitable[T]]) -> Served[T]:
         """Run `operation` with one credential after another until one succeeds.
@@ -88,18 +142,20 @@ class Orchestrator:
         malformed fails over like any other upstream failure.
         """
         failures: list[Failure] = []
-        for attempt, credential in enumerate(self._candidates(), start=1):
+        async for attempt, credential in self._attempts(model, failures):
             started = time.perf_counter()
             try:
                 value = await operation(credential)
-                upstream_ms = (time.perf_counter() - started) * 1000
-                return Served(value, credential, attempt, upstream_ms)
             except UpstreamError as exc:
-                _note_failure(credential, model, exc.failure)
-                failures.append(exc.failure)
+                await self._failed(credential, model, exc.failure, failures)
                 if not exc.failure.retry_elsewhere:
                     break
-        raise client_error(failures)
+                continue
+            finally:
+                self.pool.release(credential)
+            await self.pool.record_success(credential, model)
+            return Served(value, credential, attempt, (time.perf_counter() - started) * 1000)
+        raise self._client_error(model, failures)
 
     async def stream(
         self,
@@ -109,27 +165,43 @@ class Orchestrator:
     ) -> OpenStream[T]:
         """Open a stream that has produced its first chunks, failing over until then."""
         failures: list[Failure] = []
-        for attempt, credential in enumerate(self._candidates(), start=1):
+        async for attempt, credential in self._attempts(model, failures):
             started = time.perf_counter()
             exit_stack = AsyncExitStack()
             try:
                 events = await exit_stack.enter_async_context(open_stream(credential))
                 translator = new_translator()
                 first = await _first_chunks(events, translator)
-                upstream_ms = (time.perf_counter() - started) * 1000
-                return OpenStream(
-                    first, credential, attempt, upstream_ms, events, translator, exit_stack
-                )
             except UpstreamError as exc:
                 await exit_stack.aclose()
-                _note_failure(credential, model, exc.failure)
-                failures.append(exc.failure)
+                await self._failed(credential, model, exc.failure, failures)
                 if not exc.failure.retry_elsewhere:
                     break
+                continue
             except BaseException:
                 await exit_stack.aclose()
                 raise
-        raise client_error(failures)
+            finally:
+                # Once the first chunk arrived the credential has proven itself.
+                self.pool.release(credential)
+            await self.pool.record_success(credential, model)
+            upstream_ms = (time.perf_counter() - started) * 1000
+            return OpenStream(
+                first, credential, attempt, upstream_ms, events, translator, exit_stack
+            )
+        raise self._client_error(model, failures)
+
+    async def _failed(
+        self, credential: Credential, model: str, failure: Failure, failures: list[Failure]
+    ) -> None:
+        _note_failure(credential, model, failure)
+        failures.append(failure)
+        await self.pool.record_failure(credential, model, failure)
+
+    def _client_error(self, model: str, failures: list[Failure]) -> ProxyError:
+        if not failures:
+            return _all_benched(self.pool.retry_after(model) or 1.0)
+        return client_error(failures, self.pool.retry_after(model))
 
 
 async def _first_chunks(
@@ -160,7 +232,27 @@ _RATE_LIMITS = {FailureKind.RATE_LIMITED, FailureKind.DAILY_QUOTA, FailureKind.Q
 _DEAD = {FailureKind.INVALID_CREDENTIAL, FailureKind.NOT_PROVISIONED, FailureKind.UNAUTHENTICATED}
 
 
-def client_error(failures: list[Failure]) -> ProxyError:
+def _all_benched(wait: float) -> ProxyError:
+    return ProxyError(
+        "Every credential for this model is cooling down after Gemini rate limits; "
+        "retry after the time in the Retry-After header",
+        status=429,
+        type="rate_limit_error",
+        code="rate_limit_exceeded",
+        headers={"retry-after": str(max(1, math.ceil(wait)))},
+    )
+
+
+def _all_invalid() -> ProxyError:
+    return ProxyError(
+        "No usable credential: every one is marked invalid (dead key, revoked login or "
+        "project not provisioned). See GET /admin/credentials for the reasons.",
+        status=503,
+        code="no_usable_credential",
+    )
+
+
+def client_error(failures: list[Failure], retry_after: float | None = None) -> ProxyError:
     """The one error the client sees after every attempt failed."""
     last = failures[-1]
     if last.kind is FailureKind.CLIENT_ERROR:
@@ -171,18 +263,12 @@ def client_error(failures: list[Failure]) -> ProxyError:
         return NotFound(last.message, param="model", code="model_not_found")
     kinds = {failure.kind for failure in failures}
     if kinds <= _RATE_LIMITS:
-        wait = min(failure.cooldown_seconds or 1.0 for failure in failures)
-        return ProxyError(
-            f"All credentials tried are rate-limited by Gemini ({last.message})",
-            status=429,
-            type="rate_limit_error",
-            code="rate_limit_exceeded",
-            headers={"retry-after": str(max(1, math.ceil(wait)))},
-        )
+        hints = [failure.cooldown_seconds or 1.0 for failure in failures]
+        return _all_benched(retry_after if retry_after is not None else min(hints))
     if kinds <= _DEAD:
         return ProxyError(
             "Every credential tried was refused by Gemini (invalid, revoked or not provisioned); "
-            "the proxy log names each credential by fingerprint with its reason",
+            "see GET /admin/credentials for the reasons",
             status=503,
             code="no_usable_credential",
         )

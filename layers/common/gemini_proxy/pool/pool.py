@@ -1,0 +1,318 @@
+"""The credential pool: which credentials may serve a model now, in what order, and what a
+failure does to them.
+
+State is shared through the state store but read through an in-process copy refreshed every
+`cache_seconds`, so a steady request costs no store call; only a transition (a bench, an
+invalidation, a restore) writes, with a compare-and-set so concurrent instances lose nothing.
+"""
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from gemini_proxy.credentials.models import Credential
+from gemini_proxy.logs import logger
+from gemini_proxy.pool import health
+from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Entry, Rules, Status
+from gemini_proxy.state.base import StateStore
+from gemini_proxy.upstream.classify import Failure
+
+# Attempts at a compare-and-set before giving up on recording a transition.
+WRITE_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Ordering:
+    mode: str = "fallback"  # fallback | combined | disabled
+    prefer_ai_studio_for_pro: bool = False
+
+
+@dataclass
+class Counters:
+    requests: Counter[str] = field(default_factory=Counter)  # per fingerprint, this instance
+    failures: Counter[str] = field(default_factory=Counter)
+    last_failure: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Selection:
+    candidates: list[Credential]  # usable now, in the order to try them
+    probes: list[Credential]  # INVALID ones due for a recheck; tried last
+    retry_after: float | None  # seconds until the first benched one recovers, if none usable
+
+
+class CredentialPool:
+    def __init__(
+        self,
+        credentials: Sequence[Credential],
+        store: StateStore,
+        rules: Rules,
+        ordering: Ordering,
+        cache_seconds: float,
+        rules_for: Callable[[Credential], Rules] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.credentials = list(credentials)
+        self._store = store
+        self._rules = rules
+        self._rules_for = rules_for
+        self._ordering = ordering
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._entries: dict[str, tuple[Entry, int]] = {}  # key -> (entry, version)
+        self._loaded_at: float | None = None
+        self._load_lock = asyncio.Lock()
+        # Each instance starts its rotation at a random place: fair across many instances
+        # without a shared cursor row that every request would have to write.
+        self._cursors: dict[str, int] = {}
+        self._random_start = random.randrange(1 << 30)  # noqa: S311 (not security)
+        self.counters = Counters()
+        # A credential this process has not yet seen answer carries one request at a time:
+        # a dead key loaded at start then costs one failed request, not one per client.
+        self._proven: set[str] = set()
+        self._unproven_busy: set[str] = set()
+        self._settled = asyncio.Event()
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _fresh(self) -> None:
+        now = time.monotonic()
+        if self._loaded_at is not None and now - self._loaded_at < self._cache_seconds:
+            return
+        async with self._load_lock:
+            if (
+                self._loaded_at is not None
+                and time.monotonic() - self._loaded_at < self._cache_seconds
+            ):
+                return
+            records = await self._store.query(NAMESPACE)
+            self._entries = {r.key: (Entry.from_data(r.data), r.version) for r in records}
+            self._loaded_at = time.monotonic()
+
+    def entry(self, credential: Credential, model: str) -> Entry:
+        found = self._entries.get(health.key(credential.fingerprint, model))
+        return found[0] if found else Entry()
+
+    def _usable(self, credential: Credential, model: str, now: float) -> bool:
+        return self.entry(credential, ANY_MODEL).usable(now) and self.entry(
+            credential, model
+        ).usable(now)
+
+    def _tiers(self, model: str) -> list[list[Credential]]:
+        members = self.credentials
+        if self._ordering.mode == "disabled":
+            members = [c for c in members if c.kind != "ai_studio" or c.pool == "primary"]
+        if self._ordering.mode == "combined":
+            return [list(members)]
+        primary = [c for c in members if c.pool == "primary"]
+        fallback = [c for c in members if c.pool != "primary"]
+        if self._ordering.prefer_ai_studio_for_pro and "-pro" in model:
+            studio = [c for c in members if c.kind == "ai_studio"]
+            others = [c for c in members if c.kind != "ai_studio"]
+            return [studio, others]
+        return [primary, fallback]
+
+    def _rotate(self, model: str, tier: list[Credential], tier_index: int) -> list[Credential]:
+        if not tier:
+            return []
+        cursor_key = f"{model}#{tier_index}"
+        cursor = self._cursors.get(cursor_key, self._random_start)
+        self._cursors[cursor_key] = cursor + 1
+        start = cursor % len(tier)
+        return tier[start:] + tier[:start]
+
+    async def select(self, model: str) -> Selection:
+        await self._fresh()
+        now = self._clock()
+        candidates: list[Credential] = []
+        for index, tier in enumerate(self._tiers(model)):
+            candidates += [
+                c for c in self._rotate(model, tier, index) if self._usable(c, model, now)
+            ]
+        probes = [c for c in self.credentials if self._due_for_recheck(c, now)]
+        retry_after = None if candidates else self._earliest_recovery(model, now)
+        return Selection(candidates, probes, retry_after)
+
+    def _due_for_recheck(self, credential: Credential, now: float) -> bool:
+        whole = self.entry(credential, ANY_MODEL)
+        return whole.status is Status.INVALID and whole.recheck_after <= now
+
+    def retry_after(self, model: str) -> float | None:
+        """Seconds until the first benched credential for `model` recovers (None: none will)."""
+        return self._earliest_recovery(model, self._clock())
+
+    def _earliest_recovery(self, model: str, now: float) -> float | None:
+        times = []
+        for credential in self.credentials:
+            if not self.entry(credential, ANY_MODEL).usable(now):
+                continue
+            until = self.entry(credential, model).cooldown_until
+            if until > now:
+                times.append(until - now)
+        return min(times) if times else None
+
+    # --- the one-request gate for unproven credentials --------------------------------------
+
+    def acquire(self, credential: Credential, model: str) -> bool:
+        """May a request go to `credential` now? Pair every True with `release`.
+
+        Checked again right before each attempt: another request may have benched the
+        credential since this one chose its order.
+        """
+        if not self._usable(credential, model, self._clock()) and not self._due_for_recheck(
+            credential, self._clock()
+        ):
+            return False
+        fingerprint = credential.fingerprint
+        if fingerprint in self._proven:
+            return True
+        if fingerprint in self._unproven_busy:
+            return False
+        self._unproven_busy.add(fingerprint)
+        return True
+
+    def busy_unproven(self, credential: Credential) -> bool:
+        return credential.fingerprint in self._unproven_busy
+
+    def release(self, credential: Credential) -> None:
+        if credential.fingerprint in self._unproven_busy:
+            self._unproven_busy.discard(credential.fingerprint)
+            self._settled.set()
+            self._settled = asyncio.Event()
+
+    async def settled(self, seconds: float) -> None:
+        """Wait until some unproven credential's request has ended (or `seconds` pass)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), seconds)
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def claim_probe(self, credential: Credential) -> bool:
+        """Take the right to probe an INVALID credential; one instance per recheck interval."""
+        now = self._clock()
+        rules = self._rules_of(credential)
+
+        def push_back(current: Entry) -> Entry | None:
+            if current.status is not Status.INVALID or current.recheck_after > now:
+                return None
+            return replace(current, recheck_after=now + rules.recheck_interval)
+
+        return await self._transition(credential, ANY_MODEL, push_back) is not None
+
+    async def record_failure(self, credential: Credential, model: str, failure: Failure) -> None:
+        self.counters.failures[credential.fingerprint] += 1
+        self.counters.last_failure[credential.fingerprint] = failure.kind.value
+        where = health.scope(failure)
+        if where is None:
+            return
+        rules = self._rules_of(credential)
+        target = ANY_MODEL if where == ANY_MODEL else model
+        now = self._clock()
+        changed = await self._transition(
+            credential, target, lambda current: health.after_failure(current, failure, rules, now)
+        )
+        if changed is not None and changed.status is Status.INVALID:
+            self._proven.discard(credential.fingerprint)
+        if changed is not None:
+            logger.warning(
+                "credential state changed",
+                extra={
+                    "credential": credential.fingerprint,
+                    "model": target,
+                    "status": changed.status.value,
+                    "reason": changed.reason,
+                    "cooldown_seconds": round(max(0.0, changed.cooldown_until - now), 1),
+                },
+            )
+
+    async def record_success(self, credential: Credential, model: str) -> None:
+        self.counters.requests[credential.fingerprint] += 1
+        self._proven.add(credential.fingerprint)
+        whole = self.entry(credential, ANY_MODEL)
+        if whole.failures == 0 and whole.status is Status.AVAILABLE:
+            return  # the steady path: nothing to write
+        now = self._clock()
+        await self._transition(credential, ANY_MODEL, lambda current: health.restored(now))
+        logger.info("credential restored", extra={"credential": credential.fingerprint})
+
+    def _rules_of(self, credential: Credential) -> Rules:
+        return self._rules_for(credential) if self._rules_for else self._rules
+
+    async def _transition(
+        self, credential: Credential, model: str, change: Callable[[Entry], Entry | None]
+    ) -> Entry | None:
+        """Apply `change` with compare-and-set, re-reading on conflict. The new entry or None."""
+        record_key = health.key(credential.fingerprint, model)
+        current, version = self._entries.get(record_key, (Entry(), 0))
+        for _ in range(WRITE_ATTEMPTS):
+            new = change(current)
+            if new is None:
+                return None
+            expires_at = None
+            if new.status is Status.RATE_LIMITED:
+                expires_at = new.cooldown_until + health.MEMORY_SECONDS
+            stored = await self._store.put(
+                NAMESPACE, record_key, new.to_data(), version, expires_at
+            )
+            if stored is not None:
+                self._entries[record_key] = (new, stored.version)
+                return new
+            # Someone else wrote first: start again from what they wrote.
+            latest = await self._store.get(NAMESPACE, record_key)
+            current, version = (
+                (Entry.from_data(latest.data), latest.version) if latest else (Entry(), 0)
+            )
+            self._entries[record_key] = (current, version)
+        logger.warning("gave up recording a credential transition", extra={"key": record_key})
+        return None
+
+    # --- the admin view ------------------------------------------------------------------
+
+    async def report(self) -> list[dict[str, object]]:
+        await self._fresh()
+        now = self._clock()
+        rows: list[dict[str, object]] = []
+        for credential in self.credentials:
+            fingerprint = credential.fingerprint
+            models = {}
+            for record_key, (entry, _) in self._entries.items():
+                owner, _, model = record_key.partition("#")
+                if owner != fingerprint or model == ANY_MODEL:
+                    continue
+                models[model] = _describe(entry, now)
+            whole = self.entry(credential, ANY_MODEL)
+            rows.append(
+                {
+                    "fingerprint": fingerprint,
+                    "kind": credential.kind,
+                    "pool": credential.pool,
+                    "source": credential.source,
+                    "state": _describe(whole, now),
+                    "models": models,
+                    "last_error": self.counters.last_failure.get(fingerprint),
+                    "requests": self.counters.requests[fingerprint],
+                    "failures": self.counters.failures[fingerprint],
+                }
+            )
+        return rows
+
+
+def _describe(entry: Entry, now: float) -> dict[str, object]:
+    status = entry.status
+    if status is Status.RATE_LIMITED and entry.cooldown_until <= now:
+        status = Status.AVAILABLE
+    described: dict[str, object] = {"status": status.value}
+    if status is Status.RATE_LIMITED:
+        described["cooldown_remaining_seconds"] = round(entry.cooldown_until - now, 1)
+    if status is Status.INVALID:
+        described["recheck_in_seconds"] = round(max(0.0, entry.recheck_after - now), 1)
+    if entry.reason and status is not Status.AVAILABLE:
+        described["reason"] = entry.reason
+        described["message"] = entry.message
+    if entry.failures:
+        described["consecutive_failures"] = entry.failures
+    return described

@@ -1,0 +1,181 @@
+"""State in one SQLite file, shared by every proxy process on the host.
+
+Every call opens its own connection in a worker thread. The store is used only on credential
+transitions and token refreshes, so the open costs nothing that matters, and a connection is
+never shared between threads nor inherited across a fork.
+"""
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from gemini_proxy.state.base import Record
+
+# How long a writer waits for another process's write lock before giving up.
+BUSY_TIMEOUT_SECONDS = 5.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    namespace  TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    data       TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID
+"""
+_COLUMNS = "namespace, key, data, version, expires_at"
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        if path == ":memory:" or not path:
+            # Each call opens a fresh connection, so an in-memory database would be empty
+            # every time; the memory backend is the right tool for that.
+            raise ValueError("SqliteStore needs a file path; use the memory backend instead")
+        self._path = path
+        self._ready = False
+
+    async def get(self, namespace: str, key: str) -> Record | None:
+        return await self._call(partial(_get, namespace=namespace, key=key))
+
+    async def query(self, namespace: str) -> list[Record]:
+        return await self._call(partial(_query, namespace=namespace))
+
+    async def put(
+        self,
+        namespace: str,
+        key: str,
+        data: dict[str, Any],
+        expected_version: int,
+        expires_at: float | None = None,
+    ) -> Record | None:
+        # Encoded here, not in the thread, so a value JSON cannot hold fails in the caller.
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        write = partial(
+            _put,
+            namespace=namespace,
+            key=key,
+            encoded=encoded,
+            expected_version=expected_version,
+            expires_at=expires_at,
+        )
+        return await self._call(write)
+
+    async def delete(self, namespace: str, key: str, expected_version: int) -> bool:
+        return await self._call(
+            partial(_delete, namespace=namespace, key=key, expected_version=expected_version)
+        )
+
+    async def close(self) -> None:
+        return None
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._with_connection, fn)
+
+    def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._ready:
+            self._setup()
+        # isolation_level=None: transactions are ours to open, so writes can say IMMEDIATE.
+        connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        with closing(connection):
+            return fn(connection)
+
+    def _setup(self) -> None:
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        with closing(connection):
+            # WAL lets readers proceed while another process writes. The mode is stored in
+            # the file, so this only does work the first time.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(_SCHEMA)
+        self._ready = True
+
+
+@contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    # writes can fail with SQLITE_BUSY at the upgrade without waiting for the busy timeout.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _purge_expired(connection: sqlite3.Connection, now: float) -> None:
+    # Expired rows are already invisible; removing them inside the write transaction keeps the
+    # file small and lets the writes below treat "row exists" as "record is live".
+    connection.execute("DELETE FROM records WHERE expires_at <= ?", (now,))
+
+
+def _record(row: tuple[str, str, str, int, float | None]) -> Record:
+    namespace, key, data, version, expires_at = row
+    return Record(namespace, key, json.loads(data), version, expires_at)
+
+
+def _get(connection: sqlite3.Connection, namespace: str, key: str) -> Record | None:
+    row = connection.execute(
+        f"SELECT {_COLUMNS} FROM records WHERE namespace = ? AND key = ? AND {_LIVE}",  # noqa: S608
+        (namespace, key, time.time()),
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def _query(connection: sqlite3.Connection, namespace: str) -> list[Record]:
+    rows = connection.execute(
+        f"SELECT {_COLUMNS} FROM records WHERE namespace = ? AND {_LIVE} ORDER BY key",  # noqa: S608
+        (namespace, time.time()),
+    ).fetchall()
+    return [_record(row) for row in rows]
+
+
+def _put(
+    connection: sqlite3.Connection,
+    namespace: str,
+    key: str,
+    encoded: str,
+    expected_version: int,
+    expires_at: float | None,
+) -> Record | None:
+    with _write_transaction(connection):
+        _purge_expired(connection, time.time())
+        if expected_version == 0:
+            cursor = connection.execute(
+                "INSERT INTO records (namespace, key, data, version, expires_at)"
+                " VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                (namespace, key, encoded, expires_at),
+            )
+        else:
+            cursor = connection.execute(
+                "UPDATE records SET data = ?, version = version + 1, expires_at = ?"
+                " WHERE namespace = ? AND key = ? AND version = ?",
+                (encoded, expires_at, namespace, key, expected_version),
+            )
+        if cursor.rowcount != 1:
+            return None
+    return Record(namespace, key, json.loads(encoded), expected_version + 1, expires_at)
+
+
+def _delete(
+    connection: sqlite3.Connection, namespace: str, key: str, expected_version: int
+) -> bool:
+    with _write_transaction(connection):
+        _purge_expired(connection, time.time())
+        cursor = connection.execute(
+            "DELETE FROM records WHERE namespace = ? AND key = ? AND version = ?",
+            (namespace, key, expected_version),
+        )
+        return cursor.rowcount == 1
