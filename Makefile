@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck unit clean
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
+# sam build needs the Lambda runtime's interpreter on PATH; pyenv provides it on our machines.
+SAM_PYTHON := 3.13.0
+
+.PHONY: install serve test lint typecheck unit sam-check clean
 
 install: $(STAMP)
 
@@ -27,7 +33,20 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck unit
+$(SAM):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+
+# The deployment can't run here (no AWS, no Docker); CI checks what can be checked without them.
+sam-check: $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint
+	@if PYENV_VERSION=$(SAM_PYTHON) python3.13 --version >/dev/null 2>&1; then \
+		PYENV_VERSION=$(SAM_PYTHON) $(SAM_ENV) $(SAM) build --build-dir .aws-sam/build; \
+	elif [ -n "$$CI" ]; then echo "sam build needs python3.13 on PATH" >&2; exit 1; \
+	else echo "skipping sam build: no python3.13 on PATH (pyenv install 3.13)"; fi
+
+test: lint typecheck unit sam-check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -8,9 +8,9 @@ come from the fake itself: the body the proxy sent is replayed to it directly.
 from typing import Any
 
 import pytest
+from openai import OpenAI
 
 from gemini_proxy.config import ReasoningConfig
-from openai import OpenAI
 from tests.e2e.chat_helpers import collect, complete, last_body, stream
 from tests.e2e.conftest import KEYS, ProxyFactory, proxy_config
 from tests.support.fake import FakeGemini

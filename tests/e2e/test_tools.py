@@ -388,3 +388,57 @@ def test_malformed_function_call_after_text_ends_the_stream_with_an_error(
     assert got.error is not None and "MALFORMED_FUNCTION_CALL" in got.error["message"]
     assert "error" in chunks[-1]
     assert len(fake.served_by()) == 1  # text went out: no replay on another key
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_two_rounds_of_calls_on_gemini_3_keep_every_signature(
+    client: OpenAI, fake: FakeGemini, streamed: bool
+) -> None:
+    model = "gemini-3-flash-preview"
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Plan my day."}]
+    signatures = []
+    for _ in range(2):  # `required` keeps Gemini calling, one function a round
+        _, calls, finish = _ask(
+            client, streamed, model=model, messages=messages, tools=TOOLS, tool_choice="required"
+        )
+        assert finish == "tool_calls" and len(calls) == 1
+        signatures.append(signature_in_id(calls[0]["id"]))
+        messages.append({"role": "assistant", "tool_calls": calls})
+        messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": '{"ok": 1}'})
+    content, calls, finish = _ask(client, streamed, model=model, messages=messages, tools=TOOLS)
+    assert finish == "stop" and calls == [] and content == 'Results: get_weather={"ok":1}'
+    history = last_body(fake.requests())["contents"]
+    assert [turn["role"] for turn in history] == ["user", "model", "user", "model", "user"]
+    sent = [history[i]["parts"][0]["thoughtSignature"] for i in (1, 3)]
+    assert sent == signatures and all(signatures) and SKIP_SIGNATURE not in sent
+
+
+def test_hostile_tool_name_round_trips_through_history(client: OpenAI, fake: FakeGemini) -> None:
+    gemini_name = gemini_function_name(HOSTILE_NAME)
+    tools = [{"type": "function", "function": {"name": HOSTILE_NAME, "parameters": HOSTILE_SCHEMA}}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": f"call:{gemini_name}"}]
+    first = complete(client, model="gemini-3-flash-preview", messages=messages, tools=tools)
+    [call] = first["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == HOSTILE_NAME
+    messages += [
+        {"role": "assistant", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "[1, 2]"},
+    ]
+    final = complete(client, model="gemini-3-flash-preview", messages=messages, tools=tools)
+    assert final["choices"][0]["message"]["content"] == f'Results: {gemini_name}={{"result":[1,2]}}'
+    history = last_body(fake.requests())["contents"]
+    assert history[1]["parts"][0]["functionCall"]["name"] == gemini_name
+    assert history[2]["parts"][0]["functionResponse"]["name"] == gemini_name
+
+
+def test_tool_choice_naming_an_undeclared_function_is_400(client: OpenAI, fake: FakeGemini) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="gemini-2.5-flash",
+            messages=BOTH,
+            tools=TOOLS,
+            tool_choice={"type": "function", "function": {"name": "launch_rockets"}},
+        )
+    assert caught.value.param == "tool_choice"
+    validate("ErrorResponse", caught.value.response.json())
+    assert fake.requests() == []

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 import openai
-from gemini_proxy.config import MediaConfig
+import pytest
 from openai import OpenAI
+
+from gemini_proxy.config import MediaConfig
 from tests.e2e.chat_helpers import collect, complete, last_body, stream
 from tests.e2e.conftest import ProxyFactory, proxy_config
 from tests.media.image_server import PNG, MediaServer, Tripwire
@@ -216,3 +216,10 @@ def test_media_over_the_size_cap_is_refused(
     )
     assert "[inlineData image/png, 90000 bytes]" in text
     assert len(fake.served_by()) == 1
+
+
+def test_a_malformed_url_is_a_400_not_a_crash(client: OpenAI, fake: FakeGemini) -> None:
+    for url in ("http://[::1/x.png", "http://a..b/x.png", "ftp://example.com/x.png"):
+        message = refusal(client, url)
+        assert "not a valid URL" in message or "only http and https" in message
+    assert fake.served_by() == []

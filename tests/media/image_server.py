@@ -4,7 +4,8 @@ Paths:
 - `/x.png`: `PNG` bytes as image/png; `/photo.jpg` the same bytes with no Content-Type at all;
 - `/big?size=N[&chunked=1]`: N bytes, written in 16 KiB pieces with short pauses, so a reader
   that takes the first piece for the whole body is caught; `chunked=1` omits Content-Length;
-- `/redirect?to=URL`: 302 to URL; `/loop`: 302 to itself; `/status?code=N`: that status; `/slow?ms=N`: waits, then PNG.
+- `/redirect?to=URL`: 302 to URL; `/loop`: 302 to itself;
+- `/status?code=N`: that status; `/slow?ms=N`: waits, then the PNG.
 
 `Tripwire` listens on an address and reports whether anything ever connected to it.
 """

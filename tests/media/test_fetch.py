@@ -253,6 +253,12 @@ def test_only_http_and_https_urls(url: str) -> None:
     assert "only http and https" in refused(url)
 
 
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://a..b/x.png", f"http://{'a' * 64}.com/"])
+def test_malformed_urls_are_refused_not_a_crash(connects: list[str], url: str) -> None:
+    assert "not a valid URL" in refused(url)
+    assert connects == []
+
+
 def test_redirect_to_another_scheme_is_refused(media: MediaServer) -> None:
     message = refused(
         f"{media.url}/redirect?to={quote('file:///etc/passwd')}",

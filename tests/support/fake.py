@@ -22,14 +22,20 @@ class FakeGemini:
         key: str | None = None,
         model: str | None = None,
         times: int | None = None,
+        kinds: list[str] | None = None,
     ) -> None:
-        """Script `fault` for requests made with `key` (any key when None)."""
-        payload = {
+        """Script `fault` for requests made with `key` (any key when None).
+
+        `kinds` picks the request kinds it hits (default: generate, stream, embeddings...).
+        """
+        payload: dict[str, Any] = {
             "credential": fingerprint(key) if key else None,
             "model": model,
             "fault": fault,
             "times": times,
         }
+        if kinds is not None:
+            payload["kinds"] = kinds
         reply = post_json(f"{self.url}/_control/faults", payload)
         assert reply.status == 200, reply.body
 

@@ -47,6 +47,29 @@ class UpstreamConfig(_Section):
     failover_deadline_seconds: float = Field(default=60.0, gt=0)
 
 
+# Gemini CLI's installed-app OAuth client, published in its source (packages/core/src/code_assist/
+# oauth2.ts). An installed app cannot keep a secret, so Google does not treat this one as one; the
+# refresh tokens in oauth_creds.json were issued to this client and refresh only through it.
+GEMINI_CLI_CLIENT_ID = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com"
+GEMINI_CLI_CLIENT_SECRET = "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"  # noqa: S105 (public, see above)
+
+
+class OAuthConfig(_Section):
+    """Gemini CLI OAuth accounts (Code Assist): token refresh and project discovery."""
+
+    client_id: str = GEMINI_CLI_CLIENT_ID
+    client_secret: str = GEMINI_CLI_CLIENT_SECRET
+    # An access token this close to its expiry counts as expired (Gemini CLI uses 5 minutes).
+    refresh_margin_seconds: float = Field(default=300.0, ge=0)
+    # How long one instance may hold the right to refresh (or onboard) an account before
+    # another may take over; the others wait for its result instead of refreshing too.
+    refresh_lease_seconds: float = Field(default=30.0, gt=0)
+    # Onboarding is a long-running operation: how often to poll it (Gemini CLI: 5 s), and
+    # for how long before giving up on this request.
+    onboard_poll_seconds: float = Field(default=5.0, gt=0)
+    onboard_timeout_seconds: float = Field(default=120.0, gt=0)
+
+
 class StateConfig(_Section):
     backend: Literal["sqlite", "memory", "dynamodb"] = "sqlite"
     # How stale the in-process copy of the pool's state may get; a steady request reads only it.
@@ -112,6 +135,7 @@ class Config(_Section):
     primary_keys: list[str] = Field(default_factory=list)
     fallback_keys: list[str] = Field(default_factory=list)
     ai_studio: AiStudioConfig = AiStudioConfig()
+    oauth: OAuthConfig = OAuthConfig()
     rate_limit_settings: RateLimitSettings = RateLimitSettings()
     failover_thresholds: FailoverThresholds = FailoverThresholds()
     # When every credential is benched: wait up to this long for the first to recover

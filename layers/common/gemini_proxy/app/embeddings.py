@@ -1,4 +1,4 @@
-"""POST /v1/embeddings through AI Studio's batchEmbedContents."""
+"""POST /v1/embeddings through AI Studio's batchEmbedContents (100 texts a call)."""
 
 import secrets
 import time
@@ -13,8 +13,9 @@ from gemini_proxy.app.responses import JSONBytes, error_response
 from gemini_proxy.app.services import Services
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.errors import ProxyError
-from gemini_proxy.openai.embeddings import to_batch_embed, to_embedding_list
+from gemini_proxy.openai.embeddings import to_batch_embeds, to_embedding_list
 from gemini_proxy.openai.models import EmbeddingList, EmbeddingRequest
+from gemini_proxy.upstream.router import AI_STUDIO_ONLY
 
 
 async def embeddings(request: Request) -> Response:
@@ -27,13 +28,15 @@ async def embeddings(request: Request) -> Response:
         wanted = parse_body(EmbeddingRequest, body)
         model = services.catalog.resolve(wanted.model)
         log["model"] = wanted.model
-        upstream_request = to_batch_embed(wanted, model)
+        batches = to_batch_embeds(wanted, model)
 
         async def embed(credential: Credential) -> EmbeddingList:
-            answer = await services.upstream.embed(credential, model, upstream_request)
-            return to_embedding_list(answer, wanted)
+            # All batches on one credential: a failure retries the whole request elsewhere.
+            answers = [await services.upstream.embed(credential, model, batch) for batch in batches]
+            return to_embedding_list(answers, wanted)
 
-        served = await services.orchestrator.run(model, embed)
+        # Code Assist has no embeddings: only AI Studio keys can serve this.
+        served = await services.orchestrator.run(model, embed, AI_STUDIO_ONLY)
     except ProxyError as exc:
         log_request(log, exc.status, started, error=exc.code)
         return error_response(exc, {"x-request-id": log["request_id"]})

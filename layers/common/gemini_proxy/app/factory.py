@@ -3,7 +3,6 @@
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,20 +17,12 @@ from gemini_proxy.app.responses import error_response
 from gemini_proxy.app.routes import get_model, health, list_models
 from gemini_proxy.app.services import Services
 from gemini_proxy.app.transcriptions import transcriptions
-from gemini_proxy.config import Config, ConfigError, load_config
+from gemini_proxy.config import Config, ConfigError
 from gemini_proxy.credentials.models import Credential
-from gemini_proxy.credentials.sources import load_credentials
 from gemini_proxy.errors import ProxyError
 from gemini_proxy.logs import logger
+from gemini_proxy.runtime import load_runtime
 from gemini_proxy.state.base import StateStore
-
-DEFAULT_CREDS_DIR = "oauth creds"
-
-
-def client_keys_from_env() -> list[str]:
-    return [
-        key.strip() for key in os.environ.get("GEMINI_PROXY_API_KEYS", "").split(",") if key.strip()
-    ]
 
 
 def create_app(
@@ -65,14 +56,14 @@ def create_app(
 
 
 def app_from_environment() -> Starlette:
-    """Factory for uvicorn --factory and the Lambda start script: config and keys from env."""
-    config = load_config(os.environ.get("GEMINI_PROXY_CONFIG"))
-    creds_dir = Path(os.environ.get("GEMINI_PROXY_CREDS_DIR", DEFAULT_CREDS_DIR))
-    client_keys = client_keys_from_env()
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not client_keys:
+    """Factory for uvicorn --factory and the Lambda start script: everything from env."""
+    runtime = load_runtime()
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not runtime.client_keys:
         # A Lambda URL is public: fail closed rather than lend the Gemini quota to anyone.
-        raise ConfigError("refusing to start on Lambda without client keys (GEMINI_PROXY_API_KEYS)")
-    return create_app(config, load_credentials(config, creds_dir, os.environ), client_keys)
+        raise ConfigError(
+            "refusing to start on Lambda without client keys (client_api_keys in the secret)"
+        )
+    return create_app(runtime.config, runtime.credentials, runtime.client_keys)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

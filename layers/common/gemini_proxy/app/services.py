@@ -13,7 +13,12 @@ from gemini_proxy.pool.pool import CredentialPool, Ordering
 from gemini_proxy.state.base import StateStore
 from gemini_proxy.state.factory import create_store
 from gemini_proxy.upstream.ai_studio import AiStudioClient
+from gemini_proxy.upstream.code_assist import CodeAssistClient
 from gemini_proxy.upstream.http import HttpClient
+from gemini_proxy.upstream.oauth import OAuthClient, TokenManager
+from gemini_proxy.upstream.projects import ProjectResolver
+from gemini_proxy.upstream.router import AI_STUDIO_ONLY, UpstreamRouter
+from gemini_proxy.upstream.shared import SharedValues
 
 # Gemini lists models for tuning and other methods too; these are the ones we can serve.
 SERVED_METHODS = {"generateContent", "embedContent", "batchEmbedContents"}
@@ -25,7 +30,7 @@ class Services:
     credentials: list[Credential]
     client_keys: ClientKeys
     http: HttpClient
-    upstream: AiStudioClient
+    upstream: UpstreamRouter
     orchestrator: Orchestrator
     catalog: ModelCatalog
     media: MediaFetcher
@@ -42,8 +47,11 @@ class Services:
         http = HttpClient(
             config.upstream.connect_timeout_seconds, config.upstream.read_timeout_seconds
         )
-        upstream = AiStudioClient(http, config.upstream.ai_studio_base_url)
         store = store or create_store(config.state)
+        upstream = UpstreamRouter(
+            AiStudioClient(http, config.upstream.ai_studio_base_url),
+            code_assist_client(config, http, store),
+        )
         pool = CredentialPool(
             credentials,
             store,
@@ -60,17 +68,19 @@ class Services:
         )
 
         async def upstream_models() -> list[str]:
-            served = await orchestrator.run("models", upstream.list_models)
+            served = await orchestrator.run("models", upstream.list_models, AI_STUDIO_ONLY)
             return [
                 model.name.removeprefix("models/")
                 for model in served.value
                 if SERVED_METHODS & set(model.supported_generation_methods)
             ]
 
+        # Only AI Studio lists models; Code Assist has no such call.
+        has_ai_studio = any(c.kind == "ai_studio" for c in pool.members())
         catalog = ModelCatalog(
             config.models,
             config.model_aliases,
-            upstream_models if config.models_from_upstream and credentials else None,
+            upstream_models if config.models_from_upstream and has_ai_studio else None,
             config.model_list_ttl_seconds,
         )
         return cls(
@@ -89,6 +99,26 @@ class Services:
         await self.http.close()
         await self.media.close()
         await self.store.close()
+
+
+def code_assist_client(config: Config, http: HttpClient, store: StateStore) -> CodeAssistClient:
+    oauth = config.oauth
+    # Token refreshes and project discovery share one claim-and-wait mechanism in the store.
+    shared = SharedValues(store, oauth.refresh_lease_seconds)
+    tokens = TokenManager(
+        http,
+        shared,
+        OAuthClient(config.upstream.oauth_token_url, oauth.client_id, oauth.client_secret),
+        oauth.refresh_margin_seconds,
+    )
+    projects = ProjectResolver(
+        http,
+        config.upstream.code_assist_base_url,
+        shared,
+        oauth.onboard_poll_seconds,
+        oauth.onboard_timeout_seconds,
+    )
+    return CodeAssistClient(http, config.upstream.code_assist_base_url, tokens, projects)
 
 
 def rules_for_kind(config: Config, kind: str) -> Rules:

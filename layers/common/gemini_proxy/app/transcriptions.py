@@ -17,6 +17,11 @@ from gemini_proxy.errors import InvalidRequest, ProxyError
 from gemini_proxy.openai.transcription import audio_mime_type, to_transcription_request, transcript
 
 DEFAULT_MODEL = "gemini-2.5-flash"
+# OpenAI's speech models have no Gemini namesake, and clients hard-code them (the SDKs require a
+# model): they mean "transcribe", so they get the default model unless config aliases them.
+OPENAI_SPEECH_MODELS = frozenset(
+    {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
+)
 
 
 async def transcriptions(request: Request) -> Response:
@@ -63,7 +68,10 @@ async def _transcribe(
     if not isinstance(upload, UploadFile):
         raise InvalidRequest("'file' (the audio) is required", param="file")
     requested = str(form.get("model") or DEFAULT_MODEL)
-    model = services.catalog.resolve(requested)
+    if requested in OPENAI_SPEECH_MODELS and requested not in services.catalog.aliases:
+        model = DEFAULT_MODEL
+    else:
+        model = services.catalog.resolve(requested)
     log["model"] = requested
     response_format = str(form.get("response_format") or "json")
     temperature = _float(form.get("temperature"))

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import uvicorn
 
-from gemini_proxy.app.factory import client_keys_from_env, create_app
+from gemini_proxy.app.factory import create_app
 from gemini_proxy.config import Config, ConfigError, load_config
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.credentials.sources import load_credentials
+from gemini_proxy.runtime import client_keys_from_env
 
 DEMO_KEYS = ["demo-key-one", "demo-key-two"]
 
@@ -45,7 +46,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         say(f"error: {exc}")
         return 2
-    client_keys = client_keys_from_env()
+    client_keys = client_keys_from_env(os.environ)
     if not client_keys:
         if not is_loopback(args.host):
             say(

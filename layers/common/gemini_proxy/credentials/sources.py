@@ -1,11 +1,12 @@
 """Where credentials come from, and which pool each joins.
 
-- the credentials folder (default `oauth creds/`): AI Studio keys in `ai_studio_keys.txt`,
-  `keys.txt`, `keys.json` -> the fallback pool;
+- the credentials folder (default `oauth creds/`): Gemini CLI OAuth accounts, one
+  `oauth_creds.json`-shaped `*.json` file each -> the primary pool; AI Studio keys in
+  `ai_studio_keys.txt`, `keys.txt`, `keys.json` -> the fallback pool;
 - `ai_studio.keys_file` in the config: more keys, one a line -> the fallback pool;
 - `primary_keys` / `fallback_keys` in the config -> the pool they name;
 - environment variables `GEMINI_API_KEY_<n>` (`GEMINI_API_KEY_1`, ...) holding an AI Studio
-  key -> the fallback pool.
+  key -> the fallback pool, or a whole oauth_creds.json document -> the primary pool.
 A credential found twice is loaded once; the primary pool wins.
 """
 
@@ -16,6 +17,11 @@ from pathlib import Path
 from gemini_proxy.config import Config
 from gemini_proxy.credentials.files import keys_from_text, load_ai_studio_keys
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.oauth_files import (
+    NotOAuthCreds,
+    load_oauth_accounts,
+    parse_oauth_creds,
+)
 from gemini_proxy.logs import logger
 
 ENV_KEY = re.compile(r"^GEMINI_API_KEY_\d+$")
@@ -31,6 +37,8 @@ def load_credentials(
         if known is None or (credential.pool == "primary" and known.pool != "primary"):
             found[credential.fingerprint] = credential
 
+    for account in load_oauth_accounts(creds_dir):
+        add(account)
     for key in config.primary_keys:
         add(Credential("ai_studio", key, source="config:primary_keys", pool="primary"))
     for key in config.fallback_keys:
@@ -48,7 +56,10 @@ def load_credentials(
         if ENV_KEY.match(name) and environ[name].strip():
             value = environ[name].strip()
             if value.startswith("{"):
-                logger.warning(f"{name} holds OAuth JSON, which this version does not load yet")
+                try:
+                    add(parse_oauth_creds(value, f"env:{name}"))
+                except NotOAuthCreds as exc:
+                    logger.warning(f"{name} {exc}; it was not loaded as an OAuth account")
                 continue
             add(Credential("ai_studio", value, source=f"env:{name}"))
     credentials = list(found.values())

@@ -126,6 +126,9 @@ class MediaFetcher:
             raise _refused(param, why) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _refused(param, f"it could not be downloaded ({type(exc).__name__})") from None
+        except ValueError:
+            # urlsplit on a broken IPv6 literal, IDNA on an empty or over-long label, ...
+            raise _refused(param, "it is not a valid URL") from None
 
     async def _fetch(self, url: str, param: str) -> Blob:
         for _ in range(MAX_REDIRECTS + 1):

@@ -1,6 +1,7 @@
 """OpenAI embeddings request <-> Gemini batchEmbedContents. Pure."""
 
 import base64
+import math
 import struct
 
 from gemini_proxy.errors import InvalidRequest
@@ -14,8 +15,10 @@ from gemini_proxy.upstream.wire import (
     Part,
 )
 
-# Gemini's batchEmbedContents takes at most 100 texts per call.
-MAX_INPUTS = 100
+# OpenAI takes up to 2048 inputs (LangChain sends 1000 at a time); Gemini's
+# batchEmbedContents takes 100 per call, so a request becomes several calls.
+MAX_INPUTS = 2048
+BATCH_SIZE = 100
 
 
 def input_texts(request: EmbeddingRequest) -> list[str]:
@@ -33,17 +36,22 @@ def input_texts(request: EmbeddingRequest) -> list[str]:
     return [text for text in texts if isinstance(text, str)]
 
 
-def to_batch_embed(request: EmbeddingRequest, model: str) -> BatchEmbedContentsRequest:
-    return BatchEmbedContentsRequest(
-        requests=[
-            EmbedContentRequest(
-                model=f"models/{model}",
-                content=Content(parts=[Part(text=text)]),
-                output_dimensionality=request.dimensions,
-            )
-            for text in input_texts(request)
-        ]
-    )
+def to_batch_embeds(request: EmbeddingRequest, model: str) -> list[BatchEmbedContentsRequest]:
+    """The batchEmbedContents calls for this request, at most BATCH_SIZE texts each, in order."""
+    texts = input_texts(request)
+    return [
+        BatchEmbedContentsRequest(
+            requests=[
+                EmbedContentRequest(
+                    model=f"models/{model}",
+                    content=Content(parts=[Part(text=text)]),
+                    output_dimensionality=request.dimensions,
+                )
+                for text in texts[start : start + BATCH_SIZE]
+            ]
+        )
+        for start in range(0, len(texts), BATCH_SIZE)
+    ]
 
 
 def estimate_tokens(texts: list[str]) -> int:
@@ -52,14 +60,16 @@ def estimate_tokens(texts: list[str]) -> int:
 
 
 def to_embedding_list(
-    answer: BatchEmbedContentsResponse, request: EmbeddingRequest
+    answers: list[BatchEmbedContentsResponse], request: EmbeddingRequest
 ) -> EmbeddingList:
+    """The answers to `to_batch_embeds`' calls, in the same order, as one OpenAI list."""
     texts = input_texts(request)
-    if len(answer.embeddings) != len(texts):
+    vectors = [item.values for answer in answers for item in answer.embeddings]
+    if len(vectors) != len(texts):
         raise UpstreamError(bad_answer("Gemini returned a different number of embeddings"))
     data = [
-        Embedding(index=index, embedding=_encode(item.values, request.encoding_format))
-        for index, item in enumerate(answer.embeddings)
+        Embedding(index=index, embedding=_encode(unit(values), request.encoding_format))
+        for index, values in enumerate(vectors)
     ]
     tokens = estimate_tokens(texts)
     return EmbeddingList(
@@ -67,6 +77,16 @@ def to_embedding_list(
         model=request.model,
         usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens),
     )
+
+
+def unit(values: list[float]) -> list[float]:
+    """`values` scaled to length 1.
+
+    OpenAI's embeddings are unit vectors and clients take a dot product for cosine similarity;
+    Gemini normalises only full-size vectors, not the shorter ones `dimensions` asks for.
+    """
+    norm = math.sqrt(math.fsum(v * v for v in values))
+    return [v / norm for v in values] if norm else values
 
 
 def _encode(values: list[float], encoding_format: str) -> list[float] | str:

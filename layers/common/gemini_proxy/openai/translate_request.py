@@ -4,6 +4,7 @@ Media URLs are the one input that needs I/O: the caller fetches them first (see 
 and passes the results in `media`.
 """
 
+import mimetypes
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,17 +172,34 @@ def _user_part(item: UserPart, param: str, media: Mapping[str, Blob]) -> list[Pa
             )
         return [Part(inline_data=Blob(mime_type=_AUDIO_MIME[fmt], data=data))]
     if isinstance(item, FilePart):
-        file_data = item.file.get("file_data")
-        if not isinstance(file_data, str):
-            raise Unsupported(param + ".file", "send the file inline as a data: URL in file_data")
-        return [Part(inline_data=_data_url(file_data, param + ".file.file_data"))]
+        return [Part(inline_data=_file_data(item.file, param + ".file"))]
     raise Unsupported(param, "unknown content part")
 
 
+def _file_data(file: dict[str, Any], param: str) -> Blob:
+    file_data = file.get("file_data")
+    if not isinstance(file_data, str):
+        raise Unsupported(param, "send the file inline as a data: URL in file_data")
+    if file_data.startswith("data:"):
+        return _data_url(file_data, param + ".file_data")
+    # Some clients send bare base64 beside a filename: the name's extension gives the type.
+    filename = file.get("filename")
+    guessed = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
+    if not guessed or not file_data:
+        raise InvalidRequest(
+            "file_data must be a data URL (data:<mime type>;base64,<data>), or base64 with a "
+            "filename whose extension gives the type",
+            param=param + ".file_data",
+        )
+    return Blob(mime_type=guessed, data=file_data)
+
+
 def _data_url(url: str, param: str) -> Blob:
-    header, sep, data = url[5:].partition(",")
-    mime_type, _, encoding = header.partition(";")
-    if not sep or encoding != "base64" or not mime_type or not data:
+    header, sep, data = url.removeprefix("data:").partition(",")
+    # RFC 2397: data:<type>[;<param>=<value>]*;base64,<data> (e.g. ";charset=utf-8;base64").
+    mime_type, *params = header.split(";")
+    mime_type = mime_type.strip().lower()
+    if not sep or not params or params[-1] != "base64" or "/" not in mime_type or not data:
         raise InvalidRequest(
             "expected a data URL of the form data:<mime type>;base64,<data>", param=param
         )

@@ -125,8 +125,14 @@ def _tool_call(call: FunctionCall, signature: str | None, options: AnswerOptions
     )
 
 
-def citations(text: str, grounding: GroundingMetadata | None) -> list[Annotation] | None:
-    """Google Search grounding as OpenAI url_citation annotations over the answer text."""
+def citations(
+    text: str, grounding: GroundingMetadata | None, offset: int = 0
+) -> list[Annotation] | None:
+    """Google Search grounding as OpenAI url_citation annotations over the answer text.
+
+    Gemini's offsets count the answer text alone; `offset` is where that text starts in the
+    content the client sees (after a <think> block in think_tags mode).
+    """
     if grounding is None:
         return None
     encoded = text.encode()
@@ -136,8 +142,8 @@ def citations(text: str, grounding: GroundingMetadata | None) -> list[Annotation
         if segment is None:
             continue
         # Gemini counts bytes of UTF-8; OpenAI clients index characters.
-        start = len(encoded[: segment.start_index].decode(errors="ignore"))
-        end = len(encoded[: segment.end_index].decode(errors="ignore"))
+        start = offset + len(encoded[: segment.start_index].decode(errors="ignore"))
+        end = offset + len(encoded[: segment.end_index].decode(errors="ignore"))
         for index in support.grounding_chunk_indices:
             if 0 <= index < len(grounding.grounding_chunks):
                 web = grounding.grounding_chunks[index].web
@@ -171,12 +177,13 @@ def to_chat_completion(
             raise UpstreamError(bad_answer(f"Gemini returned {what}"))
         text = pieces.text
         reasoning = pieces.thoughts or None
+        think = ""
         if options.think_tags and reasoning:
-            text, reasoning = f"<think>{reasoning}</think>\n{text}", None
+            think, reasoning = f"<think>{reasoning}</think>\n", None
         message = ResponseMessage(
-            content=text if text or not calls else None,
+            content=think + text if think or text or not calls else None,
             tool_calls=[_tool_call(call, sig, options) for call, sig in calls] or None,
-            annotations=citations(text, candidate.grounding_metadata),
+            annotations=citations(text, candidate.grounding_metadata, len(think)),
             reasoning_content=reasoning,
         )
         choices.append(Choice(index=candidate.index, message=message, finish_reason=reason))
@@ -200,6 +207,8 @@ class _CandidateStream:
     finish: FinishReason | None = None
     text: str = ""  # kept only to place citations
     grounding: GroundingMetadata | None = None
+    emitted: int = 0  # characters of content sent so far
+    text_offset: int = 0  # where the answer text starts in that content (after <think>)
 
 
 class StreamTranslator:
@@ -265,9 +274,12 @@ class StreamTranslator:
             if state.in_think:
                 content += "</think>\n"
                 state.in_think = False
+            if not state.text:
+                state.text_offset = state.emitted + len(content)
             content += pieces.text
             state.text += pieces.text
             state.answered = True
+        state.emitted += len(content)
         calls = self._call_deltas(state, pieces)
         if not content and reasoning is None and not calls:
             return None
@@ -303,7 +315,7 @@ class StreamTranslator:
             )
             delta = Delta(
                 content="</think>\n" if state.in_think else None,
-                annotations=citations(state.text, state.grounding),
+                annotations=citations(state.text, state.grounding, state.text_offset),
             )
             if not state.started:
                 # e.g. all of max_tokens went to thinking: a real, if empty, ending.

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.models import Credential, CredentialKind
 from gemini_proxy.errors import InvalidRequest, NoCredentials, NotFound, ProxyError
 from gemini_proxy.logs import logger
 from gemini_proxy.pool.pool import CredentialPool
@@ -80,16 +80,26 @@ class Orchestrator:
         self._deadline = deadline_seconds
         self._max_wait = max_wait_seconds
 
-    async def _candidates(self, model: str) -> list[Credential]:
+    async def _candidates(
+        self, model: str, kinds: frozenset[CredentialKind] | None
+    ) -> list[Credential]:
         if not self.pool.credentials:
             raise NoCredentials(
-                "No Gemini credentials are loaded. Put AI Studio API keys in "
-                "'oauth creds/ai_studio_keys.txt' (one a line) and restart the proxy.",
+                "No Gemini credentials are loaded. Put Gemini CLI OAuth accounts "
+                "(oauth_creds.json files) or AI Studio API keys ('ai_studio_keys.txt', one a "
+                "line) in the 'oauth creds' folder and restart the proxy.",
+                code="no_credentials",
+            )
+        if kinds is not None and not any(c.kind in kinds for c in self.pool.members()):
+            raise NoCredentials(
+                f"This request needs a credential of kind {', '.join(sorted(kinds))}, and none "
+                "is loaded: Gemini CLI OAuth accounts (Code Assist) cannot serve it. Add AI "
+                "Studio API keys to 'oauth creds/ai_studio_keys.txt' and restart the proxy.",
                 code="no_credentials",
             )
         waited = 0.0
         while True:
-            selection = await self.pool.select(model)
+            selection = await self.pool.select(model, kinds)
             order = selection.candidates[: self._max_attempts]
             for probe in selection.probes[:1]:
                 # A credential benched as INVALID gets one request per recheck interval.
@@ -106,7 +116,10 @@ class Orchestrator:
             waited += wait
 
     async def _attempts(
-        self, model: str, failures: list[Failure]
+        self,
+        model: str,
+        failures: list[Failure],
+        kinds: frozenset[CredentialKind] | None = None,
     ) -> AsyncIterator[tuple[int, Credential]]:
         """Credentials to try, in order, within the attempt count and the deadline.
 
@@ -116,7 +129,8 @@ class Orchestrator:
         tried: set[str] = set()
         while True:
             try:
-                order = [c for c in await self._candidates(model) if c.fingerprint not in tried]
+                candidates = await self._candidates(model, kinds)
+                order = [c for c in candidates if c.fingerprint not in tried]
             except ProxyError:
                 if not failures:
                     raise
@@ -135,14 +149,20 @@ class Orchestrator:
                 return
             await self.pool.settled(remaining)
 
-    async def run(self, model: str, operation: Callable[[Credential], Awaitable[T]]) -> Served[T]:
+    async def run(
+        self,
+        model: str,
+        operation: Callable[[Credential], Awaitable[T]],
+        kinds: frozenset[CredentialKind] | None = None,
+    ) -> Served[T]:
         """Run `operation` with one credential after another until one succeeds.
 
         The operation includes translating the answer, so an answer that turns out empty or
-        malformed fails over like any other upstream failure.
+        malformed fails over like any other upstream failure. `kinds`: only credentials of
+        those kinds may serve (an endpoint that only AI Studio has).
         """
         failures: list[Failure] = []
-        async for attempt, credential in self._attempts(model, failures):
+        async for attempt, credential in self._attempts(model, failures, kinds):
             started = time.perf_counter()
             try:
                 value = await operation(credential)

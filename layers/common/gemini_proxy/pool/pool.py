@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.models import Credential, CredentialKind
 from gemini_proxy.logs import logger
 from gemini_proxy.pool import health
 from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Entry, Rules, Status
@@ -102,10 +102,14 @@ class CredentialPool:
             credential, model
         ).usable(now)
 
-    def _tiers(self, model: str) -> list[list[Credential]]:
-        members = self.credentials
+    def members(self) -> list[Credential]:
+        """The credentials selection may use (fallback_mode disabled leaves fallback keys out)."""
         if self._ordering.mode == "disabled":
-            members = [c for c in members if c.kind != "ai_studio" or c.pool == "primary"]
+            return [c for c in self.credentials if c.kind != "ai_studio" or c.pool == "primary"]
+        return self.credentials
+
+    def _tiers(self, model: str) -> list[list[Credential]]:
+        members = self.members()
         if self._ordering.mode == "combined":
             return [list(members)]
         primary = [c for c in members if c.pool == "primary"]
@@ -125,16 +129,24 @@ class CredentialPool:
         start = cursor % len(tier)
         return tier[start:] + tier[:start]
 
-    async def select(self, model: str) -> Selection:
+    async def select(self, model: str, kinds: frozenset[CredentialKind] | None = None) -> Selection:
+        """Who may serve `model` now; `kinds` limits it to credentials of those kinds (an
+        endpoint only AI Studio has)."""
         await self._fresh()
         now = self._clock()
+
+        def wanted(credential: Credential) -> bool:
+            return kinds is None or credential.kind in kinds
+
         candidates: list[Credential] = []
         for index, tier in enumerate(self._tiers(model)):
             candidates += [
-                c for c in self._rotate(model, tier, index) if self._usable(c, model, now)
+                c
+                for c in self._rotate(model, tier, index)
+                if wanted(c) and self._usable(c, model, now)
             ]
-        probes = [c for c in self.credentials if self._due_for_recheck(c, now)]
-        retry_after = None if candidates else self._earliest_recovery(model, now)
+        probes = [c for c in self.credentials if wanted(c) and self._due_for_recheck(c, now)]
+        retry_after = None if candidates else self._earliest_recovery(model, now, wanted)
         return Selection(candidates, probes, retry_after)
 
     def _due_for_recheck(self, credential: Credential, now: float) -> bool:
@@ -145,10 +157,15 @@ class CredentialPool:
         """Seconds until the first benched credential for `model` recovers (None: none will)."""
         return self._earliest_recovery(model, self._clock())
 
-    def _earliest_recovery(self, model: str, now: float) -> float | None:
+    def _earliest_recovery(
+        self,
+        model: str,
+        now: float,
+        wanted: Callable[[Credential], bool] = lambda credential: True,
+    ) -> float | None:
         times = []
         for credential in self.credentials:
-            if not self.entry(credential, ANY_MODEL).usable(now):
+            if not wanted(credential) or not self.entry(credential, ANY_MODEL).usable(now):
                 continue
             until = self.entry(credential, model).cooldown_until
             if until > now:

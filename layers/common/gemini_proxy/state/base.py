@@ -21,7 +21,9 @@ class Record:
     expires_at: float | None = None  # epoch seconds; None: never
 
     def expired(self, now: float | None = None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or time.time())
+        return self.expires_at is not None and self.expires_at <= (
+            time.time() if now is None else now
+        )
 
 
 class StateStore(Protocol):

@@ -3,6 +3,8 @@
 import asyncio
 from typing import Any
 
+from pydantic_core import from_json, to_json
+
 from gemini_proxy.state.base import Record
 
 
@@ -37,7 +39,10 @@ class MemoryStore:
             current = self._live(namespace, key)
             if (current.version if current else 0) != expected_version:
                 return None
-            record = Record(namespace, key, dict(data), expected_version + 1, expires_at)
+            # A JSON round trip: what comes back is a copy, as from the other backends.
+            record = Record(
+                namespace, key, from_json(to_json(data)), expected_version + 1, expires_at
+            )
             self._records[(namespace, key)] = record
             return record
 

@@ -59,6 +59,10 @@ class AiStudioClient:
                 bad_answer("Gemini sent embeddings that could not be read")
             ) from None
 
+    async def probe(self, credential: Credential, model: str) -> None:
+        """The cheapest check that a key works: reading one model's metadata costs no quota."""
+        await self._http.get(f"{self._base}{model}", self._headers(credential))
+
     async def list_models(self, credential: Credential) -> list[ModelInfo]:
         models: list[ModelInfo] = []
         page = ""

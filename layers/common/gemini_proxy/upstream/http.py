@@ -53,6 +53,17 @@ class HttpClient:
         except _NETWORK_ERRORS as exc:
             raise UpstreamError(network_failure(type(exc).__name__)) from None
 
+    async def post_raw(self, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """Status and body, errors included: for endpoints whose errors are not Google's API
+        shape (the OAuth token endpoint answers `{"error": "invalid_grant"}`)."""
+        try:
+            async with self._client().post(url, headers=headers, data=body) as response:
+                if response.status < 300:
+                    return response.status, await response.read()
+                return response.status, await response.content.read(MAX_ERROR_BODY)
+        except _NETWORK_ERRORS as exc:
+            raise UpstreamError(network_failure(type(exc).__name__)) from None
+
     @asynccontextmanager
     async def post_sse(
         self, url: str, headers: dict[str, str], body: bytes

@@ -1,0 +1,1 @@
+"""AWS glue: Secrets Manager, the Lambda entry points."""
