@@ -13,6 +13,7 @@ from typing import Any
 
 from gemini_proxy.config import Config, load_config
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.oauth_files import credential_from_json
 from gemini_proxy.credentials.sources import load_credentials
 
 DEFAULT_CREDS_DIR = "oauth creds"
@@ -48,8 +49,4 @@ def load_runtime(environ: Mapping[str, str] | None = None, secrets_client: Any =
 
 def oauth_credentials(accounts: list[dict[str, Any]]) -> list[Credential]:
     """Gemini CLI accounts given as parsed oauth_creds.json objects (from the secret)."""
-    try:
-        from gemini_proxy.credentials.oauth_files import credential_from_json  # type: ignore[attr-defined]
-    except ImportError:
-        return []
     return [c for n, a in enumerate(accounts) if (c := credential_from_json(a, f"secret#{n}"))]

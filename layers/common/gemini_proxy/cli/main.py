@@ -24,6 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also start the fake Gemini upstream and use it, to try the proxy without keys",
     )
 
+    imports = commands.add_parser(
+        "import-gemini-cli",
+        help="copy Gemini CLI's login (~/.gemini/oauth_creds.json) into the credentials folder",
+    )
+    imports.add_argument(
+        "--from",
+        dest="source",
+        default="~/.gemini/oauth_creds.json",
+        help="the oauth_creds.json to import (default: Gemini CLI's)",
+    )
+    imports.add_argument("--creds-dir", default="oauth creds", help="folder with credentials")
+
     fake = commands.add_parser("fake-gemini", help="run the fake Gemini upstream (for tests)")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8788)
@@ -38,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from gemini_proxy.cli.serve import serve
 
         return serve(args)
+    if args.command == "import-gemini-cli":
+        from gemini_proxy.cli.accounts import import_gemini_cli
+
+        return import_gemini_cli(args)
     if args.command == "fake-gemini":
         from gemini_proxy.cli.fake import run_fake
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from gemini_proxy.app.factory import create_app
+from gemini_proxy.cli.accounts import gemini_cli_hint
 from gemini_proxy.config import Config, ConfigError, load_config
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.credentials.sources import load_credentials
@@ -115,6 +116,11 @@ def _announce(
     else:
         folder = Path(args.creds_dir).resolve()
         say(
-            f"No credentials found. Put AI Studio API keys, one a line, in "
-            f"'{folder / 'ai_studio_keys.txt'}' and restart; or try `gemini-proxy serve --demo`."
+            f"No credentials found. Put Gemini CLI accounts (oauth_creds.json files) in "
+            f"'{folder}', or AI Studio API keys, one a line, in "
+            f"'{folder / 'ai_studio_keys.txt'}', and restart; or try `gemini-proxy serve --demo`."
         )
+    if fake_port is None:
+        hint = gemini_cli_hint(credentials)
+        if hint:
+            say(hint)

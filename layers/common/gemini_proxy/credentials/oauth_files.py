@@ -26,6 +26,11 @@ def parse_oauth_creds(text: str, source: str) -> Credential:
         data = json.loads(text)
     except ValueError:
         raise NotOAuthCreds("is not valid JSON") from None
+    return oauth_credential(data, source)
+
+
+def oauth_credential(data: object, source: str) -> Credential:
+    """One account from an already parsed oauth_creds.json object."""
     if not isinstance(data, dict):
         raise NotOAuthCreds("should hold a JSON object like Gemini CLI's oauth_creds.json")
     refresh_token = data.get("refresh_token")
@@ -37,6 +42,15 @@ def parse_oauth_creds(text: str, source: str) -> Credential:
         project_id=_text(data, "project_id"),
     )
     return Credential("oauth", refresh_token.strip(), source=source, pool="primary", seed=seed)
+
+
+def credential_from_json(data: object, source: str) -> Credential | None:
+    """`oauth_credential`, or None with a warning naming `source` (for secrets holding a list)."""
+    try:
+        return oauth_credential(data, source)
+    except NotOAuthCreds as exc:
+        logger.warning(f"{source} {exc}; it was not loaded as an OAuth account")
+        return None
 
 
 def load_oauth_accounts(folder: Path) -> list[Credential]:

@@ -5,7 +5,9 @@ transitions and token refreshes, so the open costs nothing that matters, and a c
 never shared between threads nor inherited across a fork.
 """
 
+import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -93,6 +95,7 @@ class SqliteStore:
 
     def _setup(self) -> None:
         Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(self._path)
         connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         with closing(connection):
             # WAL lets readers proceed while another process writes. The mode is stored in
@@ -100,6 +103,17 @@ class SqliteStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(_SCHEMA)
         self._ready = True
+
+
+def _owner_only(path: str) -> None:
+    """Create the file readable by its owner only (it holds OAuth state), or tighten it.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they follow.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):  # not ours to change (another user's file): leave it
+        os.chmod(path, 0o600)
 
 
 @contextmanager
