@@ -40,7 +40,10 @@ def proxy_config(fake: FakeGemini, **overrides: Any) -> Config:
             "state": {"backend": "memory"},
         }
     )
-    return config.model_copy(update=overrides)
+    if not overrides:
+        return config
+    # Through validation, so nested sections may be given as plain dicts.
+    return Config.model_validate({**config.model_dump(), **overrides})
 
 
 ProxyFactory = Callable[..., ServerThread]

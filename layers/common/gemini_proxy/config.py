@@ -80,6 +80,15 @@ class StateConfig(_Section):
 
 class ServerConfig(_Section):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Browser origins allowed to call the API (CORS). Empty: CORS off.
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class LimitsConfig(_Section):
+    """Optional abuse limits per client key (or client address without keys); 0 turns off."""
+
+    requests_per_minute: int = Field(default=0, ge=0)
+    max_concurrent_streams: int = Field(default=0, ge=0)
 
 
 class MediaConfig(_Section):
@@ -144,6 +153,7 @@ class Config(_Section):
     state: StateConfig = StateConfig()
     server: ServerConfig = ServerConfig()
     media: MediaConfig = MediaConfig()
+    limits: LimitsConfig = LimitsConfig()
     reasoning: ReasoningConfig = ReasoningConfig()
     # Listed by GET /v1/models beside what Gemini's own list says; other ids still pass through.
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))

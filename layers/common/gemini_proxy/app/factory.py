@@ -6,13 +6,16 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gemini_proxy.app import admin
 from gemini_proxy.app.chat import chat_completions
 from gemini_proxy.app.embeddings import embeddings
+from gemini_proxy.app.limits import LimitsMiddleware
+from gemini_proxy.app.openapi import openapi_document
 from gemini_proxy.app.responses import error_response
 from gemini_proxy.app.routes import get_model, health, list_models
 from gemini_proxy.app.services import Services
@@ -41,6 +44,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
             Route("/admin/credentials", admin.credentials, methods=["GET"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
@@ -52,6 +56,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    limits = config.limits
+    if limits.requests_per_minute or limits.max_concurrent_streams:
+        app.add_middleware(
+            LimitsMiddleware,
+            requests_per_minute=limits.requests_per_minute,
+            max_concurrent_streams=limits.max_concurrent_streams,
+        )
+    if config.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.server.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["x-request-id", "x-gemini-proxy-credential", "retry-after"],
+        )
     return app
 
 
@@ -64,6 +83,10 @@ def app_from_environment() -> Starlette:
             "refusing to start on Lambda without client keys (client_api_keys in the secret)"
         )
     return create_app(runtime.config, runtime.credentials, runtime.client_keys)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -35,6 +35,42 @@ _KEPT = {
     "example",
     "default",
 }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What a kept keyword's value must look like; a malformed one is dropped like an unknown one.
+_SHAPES: dict[str, Any] = {
+    "type": lambda v: (
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(t, str) for t in v))
+    ),
+    "format": lambda v: isinstance(v, str),
+    "title": lambda v: isinstance(v, str),
+    "description": lambda v: isinstance(v, str),
+    "nullable": lambda v: isinstance(v, bool),
+    "enum": lambda v: isinstance(v, list),
+    "items": lambda v: isinstance(v, dict),
+    "minItems": _is_count,
+    "maxItems": _is_count,
+    "properties": lambda v: isinstance(v, dict),
+    "required": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+    "minProperties": _is_count,
+    "maxProperties": _is_count,
+    "minLength": _is_count,
+    "maxLength": _is_count,
+    "pattern": lambda v: isinstance(v, str),
+    "minimum": _is_number,
+    "maximum": _is_number,
+    "anyOf": lambda v: isinstance(v, list),
+    "propertyOrdering": lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v),
+}
+
 _FORMATS = {
     "string": {"enum", "date-time"},
     "integer": {"int32", "int64"},
@@ -65,10 +101,11 @@ def gemini_function_name(name: str) -> str:
 
 class _Sanitizer:
     def __init__(self, root: dict[str, Any]) -> None:
-        self.definitions: dict[str, Any] = {
-            **(root.get("definitions") or {}),
-            **(root.get("$defs") or {}),
-        }
+        self.definitions: dict[str, Any] = {}
+        for name in ("definitions", "$defs"):
+            found = root.get(name)
+            if isinstance(found, dict):
+                self.definitions.update({k: v for k, v in found.items() if isinstance(v, dict)})
         self.changes: list[str] = []
 
     def note(self, path: str, change: str) -> None:
@@ -114,6 +151,8 @@ class _Sanitizer:
             elif key not in _KEPT:
                 if key not in ("$defs", "definitions") or path:
                     self.note(path, f"dropped unsupported keyword '{key}'")
+            elif key in _SHAPES and not _SHAPES[key](value):
+                self.note(path, f"dropped malformed '{key}'")
             else:
                 out[key] = value
         self._fix_type(out, path)
@@ -143,11 +182,16 @@ class _Sanitizer:
             self.note(path, "oneOf became anyOf")
         if "allOf" in node:
             merged: dict[str, Any] = {}
-            for branch in node.pop("allOf"):
+            branches = node.pop("allOf")
+            for branch in branches if isinstance(branches, list) else []:
                 if isinstance(branch, dict):
                     branch = self.resolve(branch, path, ())
-                    merged.setdefault("properties", {}).update(branch.get("properties") or {})
-                    merged["required"] = [*merged.get("required", []), *branch.get("required", [])]
+                    properties = branch.get("properties")
+                    required = branch.get("required")
+                    if isinstance(properties, dict):
+                        merged.setdefault("properties", {}).update(properties)
+                    if isinstance(required, list):
+                        merged["required"] = [*merged.get("required", []), *required]
                     for key, value in branch.items():
                         if key not in ("properties", "required"):
                             merged.setdefault(key, value)

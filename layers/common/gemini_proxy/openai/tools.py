@@ -9,6 +9,7 @@ form Google's own OpenAI endpoint uses) is read too.
 import base64
 import binascii
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from gemini_proxy.upstream.wire import FunctionCall, Part
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 _SIGNATURE_MARK = ".ts."
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 def new_call_id(signature: str | None) -> str:
@@ -35,9 +37,12 @@ def signature_in_id(call_id: str) -> str | None:
     if not mark or not encoded:
         return None
     try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    # Signatures are base64 text. Anything else means the client mangled the id: treat it as
+    # absent (Gemini 3 then gets the skip value) rather than send bytes Gemini cannot parse.
+    return signature if _BASE64_TEXT.fullmatch(signature) else None
 
 
 @dataclass
