@@ -243,3 +243,36 @@ async def one_request(
     except (OSError, TimeoutError):
         return None
     return run.last
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.body: list[bytes] = []
+        self.done = False
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+async def fetch(host: str, port: int, request: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Status and whole body of one request (for setup and checks, not for timing)."""
+
+    async def go() -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection(host, port)
+        collector = _Collector()
+        parser = httptools.HttpResponseParser(collector)
+        try:
+            writer.write(request)
+            while not collector.done:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                parser.feed_data(data)
+        finally:
+            writer.close()
+        return parser.get_status_code(), b"".join(collector.body)
+
+    return await asyncio.wait_for(go(), timeout)

@@ -79,7 +79,9 @@ MESSAGES: dict[str, str] = {
     "q.region": "AWS region",
     # --- review and writing ----------------------------------------------------------------
     "review.title": "Review",
-    "review.credentials": "  credentials: {ai} AI Studio key(s), {oauth} OAuth account(s); {checks}",
+    "review.credentials": (
+        "  credentials: {ai} AI Studio key(s), {oauth} OAuth account(s); {checks}"
+    ),
     "review.setting": "  {name}: {value}",
     "review.keys.keep": "  client API keys: keep the {count} you have",
     "review.keys.none": "  client API keys: none (loopback only)",
@@ -97,7 +99,9 @@ MESSAGES: dict[str, str] = {
     "done.kept": "Left {path} as it was.",
     "done.wrote": "Wrote {path}.",
     "done.imported": "Copied Gemini CLI's account {fingerprint} to {path} (readable by you only).",
-    "done.import_failed": "Could not copy Gemini CLI's account: run `gemini-proxy import-gemini-cli`.",
+    "done.import_failed": (
+        "Could not copy Gemini CLI's account: run `gemini-proxy import-gemini-cli`."
+    ),
     "done.keys_file": "Client API keys are in {path} as {var}; give each client one of them.",
     "done.keys_print": "Your new client API keys. Shown this once and stored nowhere; keep them:",
     "q.import_secrets": "Store the credentials and client keys in AWS Secrets Manager now?",
@@ -126,5 +130,6 @@ MESSAGES: dict[str, str] = {
     "error.path": "Enter a file path.",
     "error.stack": "Use letters, digits and hyphens, starting with a letter (128 at most).",
     "error.region": "Use a region code such as us-east-1 or eu-west-1.",
+    "choice.prompt": "  Choose",
     "error.choice": "Choose a number from 1 to {count}, or one of: {names}.",
 }

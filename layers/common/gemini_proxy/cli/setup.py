@@ -72,7 +72,7 @@ QUESTIONS = (
     "import_secrets",
     "secret_name",
 )
-DEFAULT_SECRET_NAME = "gemini-proxy/credentials"
+DEFAULT_SECRET_NAME = "gemini-proxy/credentials"  # noqa: S105 (a name, not a secret)
 DEFAULT_PORT = 8787
 INTERRUPTED = 130
 
@@ -224,7 +224,7 @@ class Wizard:
         recheck = ask.integer(
             "recheck_interval_ms", m("q.recheck"), thresholds.recheck_interval_ms, 1, 604_800_000
         )
-        settings = {
+        settings: dict[str, dict[str, Any]] = {
             "ai_studio": {"fallback_mode": mode, "cooldown_seconds": tidy_number(studio_cooldown)},
             "rate_limit_settings": {"cooldown_period_ms": oauth_cooldown},
             "failover_thresholds": {

@@ -158,4 +158,5 @@ class Asker:
             return found
 
         shown = next(option.name for option in options if option.value == default)
-        return self.ask(qid, prompt, default, parse, shown, lines)
+        # The question first, then the options, then a short line to answer on.
+        return self.ask(qid, self._m("choice.prompt"), default, parse, shown, [prompt, *lines])

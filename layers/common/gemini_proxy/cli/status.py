@@ -1,0 +1,245 @@
+"""`gemini-proxy status`: the pool's state by fingerprint, read from the state store.
+
+The store is the one the config names (local SQLite by default), or a deployed DynamoDB table
+with `--table NAME --region R` (`DYNAMODB_ENDPOINT_URL` is honoured, for DynamoDB Local). The
+credentials are the local ones (credentials folder, config, env), or the deployment's secret with
+`--secret-name`. The table is `CredentialPool.report()`, the same view as GET /admin/credentials,
+without this process's request counters (a CLI run serves no request). Entries in the store for
+credentials not loaded here are listed by fingerprint so nothing in the store goes unseen.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gemini_proxy.config import Config, ConfigError, load_config
+from gemini_proxy.credentials.models import Credential
+from gemini_proxy.credentials.sources import load_credentials
+from gemini_proxy.logs import logger
+from gemini_proxy.pool.health import NAMESPACE
+from gemini_proxy.pool.pool import CredentialPool, Ordering
+from gemini_proxy.runtime import DEFAULT_CREDS_DIR, oauth_credentials
+from gemini_proxy.state.base import StateStore
+from gemini_proxy.state.factory import create_store
+from gemini_proxy.state.memory import MemoryStore
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "status", help="show each credential's state (available, rate-limited, invalid)"
+    )
+    add_pool_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_pool_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the pool's credentials and state come from (shared by status and recheck)."""
+    parser.add_argument("--config", default=None, help="YAML file (default: ./config.yaml if any)")
+    parser.add_argument("--creds-dir", default=DEFAULT_CREDS_DIR, help="credentials folder")
+    parser.add_argument("--table", default=None, help="a deployed DynamoDB state table")
+    parser.add_argument("--region", default=None, help="AWS region of --table / --secret-name")
+    parser.add_argument(
+        "--secret-name", default=None, help="read credentials from this deployment secret"
+    )
+
+
+@dataclass
+class PoolSource:
+    config: Config
+    credentials: list[Credential]
+
+
+class SourceError(Exception):
+    """The pool cannot be loaded; the message says what to fix."""
+
+
+def load_source(args: argparse.Namespace) -> PoolSource:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise SourceError(str(exc)) from None
+    if args.table:
+        state = config.state.model_copy(
+            update={"backend": "dynamodb", "dynamodb_table": args.table}
+        )
+        config = config.model_copy(update={"state": state})
+    if args.secret_name:
+        credentials = _secret_credentials(args.secret_name, args.region)
+    else:
+        credentials = load_credentials(config, Path(args.creds_dir), os.environ)
+    return PoolSource(config, credentials)
+
+
+def _secret_credentials(name: str, region: str | None) -> list[Credential]:
+    try:
+        import boto3  # type: ignore[import-untyped]
+
+        from gemini_proxy.aws.secrets import parse_secret, read_secret
+    except ModuleNotFoundError:
+        raise SourceError(
+            "--secret-name needs boto3: pip install 'gemini-cli-proxy[aws]'"
+        ) from None
+    client = boto3.client("secretsmanager", region_name=region)
+    contents = parse_secret(read_secret(name, client=client))
+    return contents.credentials + oauth_credentials(contents.oauth_accounts)
+
+
+@contextlib.contextmanager
+def aws_region(region: str | None) -> Iterator[None]:
+    """`--region` for the store factory, which reads the region from the environment."""
+    if not region:
+        yield
+        return
+    before = os.environ.get("AWS_REGION")
+    os.environ["AWS_REGION"] = region
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AWS_REGION", None)
+        else:
+            os.environ["AWS_REGION"] = before
+
+
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Warnings only: a command's own report says what happened, info lines would repeat it."""
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def store_description(config: Config) -> str:
+    state = config.state
+    if state.backend == "sqlite":
+        return f"sqlite {state.sqlite_path}"
+    if state.backend == "dynamodb":
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "default"
+        return f"dynamodb {state.dynamodb_table} ({region})"
+    return "memory"
+
+
+def open_store(config: Config) -> tuple[StateStore, str | None]:
+    """The configured store, and a note when it cannot hold anything yet.
+
+    A SQLite file that does not exist yet means no credential has ever changed state; opening
+    it would create it, and a status command should not leave files behind.
+    """
+    state = config.state
+    if state.backend == "sqlite" and not Path(state.sqlite_path).is_file():
+        return MemoryStore(), f"no state file at {state.sqlite_path} yet: nothing benched so far"
+    if state.backend == "memory":
+        return MemoryStore(), (
+            "state.backend is memory: state lives inside the running proxy only "
+            "(see GET /admin/credentials)"
+        )
+    return create_store(state), None
+
+
+def build_pool(config: Config, credentials: list[Credential], store: StateStore) -> CredentialPool:
+    from gemini_proxy.app.services import rules_for_kind
+
+    return CredentialPool(
+        credentials,
+        store,
+        rules_for_kind(config, "ai_studio"),
+        Ordering(config.ai_studio.fallback_mode, config.ai_studio.prefer_ai_studio_for_pro),
+        cache_seconds=0,
+        rules_for=lambda credential: rules_for_kind(config, credential.kind),
+    )
+
+
+async def collect(config: Config, credentials: list[Credential]) -> dict[str, Any]:
+    store, note = open_store(config)
+    try:
+        rows = await build_pool(config, credentials, store).report()
+        records = await store.query(NAMESPACE)
+    finally:
+        await store.close()
+    loaded = {c.fingerprint for c in credentials}
+    others = sorted({r.key.partition("#")[0] for r in records} - loaded)
+    for row in rows:
+        # Per-process counters mean nothing for a one-off CLI run.
+        for name in ("requests", "failures", "last_error"):
+            row.pop(name, None)
+    return {
+        "store": store_description(config),
+        "note": note,
+        "credentials": rows,
+        "not_loaded_here": others,
+    }
+
+
+def describe_state(state: dict[str, Any]) -> str:
+    status = str(state.get("status", "available"))
+    if status == "rate_limited":
+        text = f"rate_limited ({state.get('cooldown_remaining_seconds', 0):g} s left)"
+    elif status == "invalid":
+        text = f"invalid (recheck in {state.get('recheck_in_seconds', 0):g} s)"
+    else:
+        text = status
+    if state.get("reason"):
+        text += f": {state['reason']}"
+    if state.get("message"):
+        text += f" — {state['message']}"
+    if state.get("consecutive_failures"):
+        text += f" [{state['consecutive_failures']} unexplained failures]"
+    return text
+
+
+def render_table(report: dict[str, Any]) -> str:
+    rows = report["credentials"]
+    lines = [f"state store: {report['store']}"]
+    if report.get("note"):
+        lines.append(f"note: {report['note']}")
+    if not rows:
+        lines.append("no credentials loaded (see `gemini-proxy doctor`)")
+    else:
+        cells = [("FINGERPRINT", "KIND", "POOL", "SOURCE")] + [
+            (r["fingerprint"], r["kind"], r["pool"], r["source"]) for r in rows
+        ]
+        widths = [max(len(str(c[i])) for c in cells) for i in range(4)]
+
+        def line(first: tuple[str, ...], state: str) -> str:
+            padded = [str(cell).ljust(width) for cell, width in zip(first, widths, strict=True)]
+            return "  ".join([*padded, state]).rstrip()
+
+        lines.append(line(cells[0], "STATE"))
+        for row, first in zip(rows, cells[1:], strict=True):
+            lines.append(line(first, describe_state(row["state"])))
+            for model, state in sorted(row["models"].items()):
+                lines.append(f"{'':{widths[0]}}    {model}: {describe_state(state)}")
+    if report["not_loaded_here"]:
+        lines.append("in the store but not loaded here: " + ", ".join(report["not_loaded_here"]))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    with quiet_logs(), aws_region(args.region):
+        try:
+            source = load_source(args)
+            report = asyncio.run(collect(source.config, source.credentials))
+        except SourceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # the store's own errors: no AWS credentials, no table...
+            print(
+                f"error: could not read the state store: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            return 1
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_table(report))
+    return 0
