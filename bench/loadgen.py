@@ -50,6 +50,7 @@ class LoadResult:
     wall_s: float  # length of the measured window
     errors: int  # connection failures and non-2xx answers
     first_error: str = ""
+    answered: int = 0  # every answer, warm-up included (for CPU per request)
 
     @property
     def rps(self) -> float:
@@ -227,7 +228,7 @@ async def run_load(
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     stop.cancel()
     wall = (min(_now(), measure_until) - measure_from) / 1e9
-    return LoadResult(run.samples, max(wall, 1e-9), run.errors, run.first_error)
+    return LoadResult(run.samples, max(wall, 1e-9), run.errors, run.first_error, run.answered)
 
 
 async def one_request(

@@ -50,7 +50,6 @@ def base_env() -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith("GEMINI_")}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
     return env
 
 

@@ -47,8 +47,8 @@ from gemini_proxy.cli.setup_report import (
     result_line,
     summary,
 )
+from gemini_proxy.cli.status import quiet_logs
 from gemini_proxy.config import Config, ConfigError, parse_config
-from gemini_proxy.logs import logger
 from gemini_proxy.runtime import DEFAULT_CREDS_DIR, client_keys_from_env
 
 QUESTIONS = (
@@ -414,17 +414,6 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = before
-
-
-@contextlib.contextmanager
-def quiet_logs() -> Iterator[None]:
-    """The package's JSON log lines would bury the wizard's own output; it reports instead."""
-    level = logger.log_level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def load_answers(path: str) -> dict[str, object]:

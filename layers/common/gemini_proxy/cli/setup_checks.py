@@ -61,7 +61,7 @@ class Discovery:
 
 def discover(config: Config, creds_dir: Path, home: Path, environ: Mapping[str, str]) -> Discovery:
     found = Discovery(credentials=load_credentials(config, creds_dir, environ))
-    found.problems = _oauth_file_problems(creds_dir)
+    found.problems = oauth_file_problems(creds_dir)
     path = home / ".gemini" / "oauth_creds.json"
     try:
         account = parse_oauth_creds(path.read_text(encoding="utf-8-sig"), str(path))
@@ -72,7 +72,7 @@ def discover(config: Config, creds_dir: Path, home: Path, environ: Mapping[str, 
     return found
 
 
-def _oauth_file_problems(folder: Path) -> list[FileProblem]:
+def oauth_file_problems(folder: Path) -> list[FileProblem]:
     # The same reading `load_oauth_accounts` does, kept here to tell a person which file is
     # skipped and why (the loader only logs it). Reasons are codes the wizard translates.
     if not folder.is_dir():

@@ -86,8 +86,13 @@ def _secret_credentials(name: str, region: str | None) -> list[Credential]:
         raise SourceError(
             "--secret-name needs boto3: pip install 'gemini-cli-proxy[aws]'"
         ) from None
-    client = boto3.client("secretsmanager", region_name=region)
-    contents = parse_secret(read_secret(name, client=client))
+    try:
+        client = boto3.client("secretsmanager", region_name=region)
+        contents = parse_secret(read_secret(name, client=client))
+    except Exception as exc:  # no AWS credentials, no such secret, access denied...
+        raise SourceError(
+            f"could not read the secret {name}: {type(exc).__name__}: {exc}"
+        ) from None
     return contents.credentials + oauth_credentials(contents.oauth_accounts)
 
 
@@ -110,9 +115,10 @@ def aws_region(region: str | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def quiet_logs() -> Iterator[None]:
-    """Warnings only: a command's own report says what happened, info lines would repeat it."""
+    """Errors only. The package logs JSON lines to stdout, which would break `--json` and
+    bury the table; the commands report what matters (skipped files, failures) themselves."""
     level = logger.log_level
-    logger.setLevel("WARNING")
+    logger.setLevel("ERROR")
     try:
         yield
     finally:
@@ -180,6 +186,14 @@ async def collect(config: Config, credentials: list[Credential]) -> dict[str, An
     }
 
 
+def skipped_files(folder: Path) -> list[str]:
+    """OAuth files the loader skipped, with why (its warnings are silenced here)."""
+    from gemini_proxy.cli.messages_en import MESSAGES
+    from gemini_proxy.cli.setup_checks import oauth_file_problems
+
+    return [f"{p.name}: {MESSAGES[f'problem.{p.reason}']}" for p in oauth_file_problems(folder)]
+
+
 def describe_state(state: dict[str, Any]) -> str:
     status = str(state.get("status", "available"))
     if status == "rate_limited":
@@ -219,6 +233,8 @@ def render_table(report: dict[str, Any]) -> str:
             lines.append(line(first, describe_state(row["state"])))
             for model, state in sorted(row["models"].items()):
                 lines.append(f"{'':{widths[0]}}    {model}: {describe_state(state)}")
+    for skipped in report.get("skipped_files", []):
+        lines.append(f"skipped {skipped}")
     if report["not_loaded_here"]:
         lines.append("in the store but not loaded here: " + ", ".join(report["not_loaded_here"]))
     return "\n".join(lines)
@@ -229,6 +245,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             source = load_source(args)
             report = asyncio.run(collect(source.config, source.credentials))
+            if not args.secret_name:
+                report["skipped_files"] = skipped_files(Path(args.creds_dir))
         except SourceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
