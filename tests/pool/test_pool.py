@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,21 @@ async def test_steady_requests_make_no_store_calls() -> None:
         chosen = (await pool.select(MODEL)).candidates[0]
         await pool.record_success(chosen, MODEL)
     assert Counting.calls == 1
+
+
+async def test_sqlite_processes_see_each_others_benches_at_once(tmp_path: Path) -> None:
+    """Another process's write shows at the next request, without a query per request."""
+    from gemini_proxy.state.counting import CountingStore
+    from gemini_proxy.state.sqlite import SqliteStore
+
+    path = str(tmp_path / "state.sqlite3")
+    credentials = keys(2)
+    writer = make_pool(credentials, SqliteStore(path), cache_seconds=3600)
+    counting = CountingStore(SqliteStore(path))
+    reader = make_pool(credentials, counting, cache_seconds=3600)  # type: ignore[arg-type]
+    for _ in range(50):
+        await reader.select(MODEL)
+    assert counting.counts["query"] == 1  # steady: the first load only
+    await writer.record_failure(credentials[0], MODEL, rate_limit(30))
+    assert (await reader.select(MODEL)).candidates == [credentials[1]]
+    assert counting.counts["query"] == 2

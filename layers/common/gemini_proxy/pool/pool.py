@@ -18,7 +18,7 @@ from gemini_proxy.credentials.models import Credential, CredentialKind
 from gemini_proxy.logs import logger
 from gemini_proxy.pool import health
 from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Entry, Rules, Status
-from gemini_proxy.state.base import StateStore
+from gemini_proxy.state.base import StateStore, change_marker
 from gemini_proxy.upstream.classify import Failure
 
 # Attempts at a compare-and-set before giving up on recording a transition.
@@ -65,6 +65,7 @@ class CredentialPool:
         self._clock = clock
         self._entries: dict[str, tuple[Entry, int]] = {}  # key -> (entry, version)
         self._loaded_at: float | None = None
+        self._loaded_marker: object | None = None
         self._load_lock = asyncio.Lock()
         # Each instance starts its rotation at a random place: fair across many instances
         # without a shared cursor row that every request would have to write.
@@ -79,19 +80,23 @@ class CredentialPool:
 
     # --- reading -------------------------------------------------------------------------
 
+    def _cache_valid(self) -> bool:
+        if self._loaded_at is None or time.monotonic() - self._loaded_at >= self._cache_seconds:
+            return False
+        marker = change_marker(self._store)
+        return marker is None or marker == self._loaded_marker
+
     async def _fresh(self) -> None:
-        now = time.monotonic()
-        if self._loaded_at is not None and now - self._loaded_at < self._cache_seconds:
+        if self._cache_valid():
             return
         async with self._load_lock:
-            if (
-                self._loaded_at is not None
-                and time.monotonic() - self._loaded_at < self._cache_seconds
-            ):
+            if self._cache_valid():
                 return
+            marker = change_marker(self._store)
             records = await self._store.query(NAMESPACE)
             self._entries = {r.key: (Entry.from_data(r.data), r.version) for r in records}
             self._loaded_at = time.monotonic()
+            self._loaded_marker = marker
 
     def entry(self, credential: Credential, model: str) -> Entry:
         found = self._entries.get(health.key(credential.fingerprint, model))

@@ -51,3 +51,13 @@ class StateStore(Protocol):
         """Delete if the stored version is `expected_version`; False otherwise."""
 
     async def close(self) -> None: ...
+
+
+def change_marker(store: StateStore) -> object | None:
+    """A cheap local token that changes when the store's content may have changed.
+
+    Only stores that can tell without a round trip offer one (SQLite: a stat of its files);
+    for the others (DynamoDB), readers fall back to their cache period.
+    """
+    marker = getattr(store, "change_marker", None)
+    return marker() if callable(marker) else None

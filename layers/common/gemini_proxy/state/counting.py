@@ -6,7 +6,7 @@ The proxy promises no state-store call on a steady request; this is how that is 
 from collections import Counter
 from typing import Any
 
-from gemini_proxy.state.base import Record, StateStore
+from gemini_proxy.state.base import Record, StateStore, change_marker
 
 
 class CountingStore:
@@ -20,6 +20,10 @@ class CountingStore:
 
     def reset(self) -> None:
         self.counts.clear()
+
+    def change_marker(self) -> object | None:
+        # Not counted: it is a local read, not a call to the store.
+        return change_marker(self.inner)
 
     async def get(self, namespace: str, key: str) -> Record | None:
         self.counts["get"] += 1

@@ -6,6 +6,7 @@ never shared between threads nor inherited across a fork.
 """
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -46,7 +47,29 @@ class SqliteStore:
             # every time; the memory backend is the right tool for that.
             raise ValueError("SqliteStore needs a file path; use the memory backend instead")
         self._path = path
+        self._generation_path = path + ".gen"
+        self._writes = itertools.count()
         self._ready = False
+
+    def change_marker(self) -> object:
+        """What the generation file says: it changes after every write by any process.
+
+        Reading a few bytes is not a database round trip, and it lets a reader's cache notice
+        another process's write at once instead of after its cache period.
+        """
+        try:
+            with open(self._generation_path, "rb") as file:
+                return file.read()
+        except OSError:
+            return None
+
+    def _bump_generation(self) -> None:
+        token = f"{os.getpid()}:{time.time_ns()}:{next(self._writes)}".encode()
+        temporary = f"{self._generation_path}.{os.getpid()}.tmp"
+        with contextlib.suppress(OSError):  # a missed bump only delays others by their cache
+            with open(temporary, "wb") as file:
+                file.write(token)
+            os.replace(temporary, self._generation_path)
 
     async def get(self, namespace: str, key: str) -> Record | None:
         return await self._call(partial(_get, namespace=namespace, key=key))
@@ -72,12 +95,18 @@ class SqliteStore:
             expected_version=expected_version,
             expires_at=expires_at,
         )
-        return await self._call(write)
+        record = await self._call(write)
+        if record is not None:
+            self._bump_generation()
+        return record
 
     async def delete(self, namespace: str, key: str, expected_version: int) -> bool:
-        return await self._call(
+        deleted = await self._call(
             partial(_delete, namespace=namespace, key=key, expected_version=expected_version)
         )
+        if deleted:
+            self._bump_generation()
+        return deleted
 
     async def close(self) -> None:
         return None

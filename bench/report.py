@@ -1,0 +1,579 @@
+"""RESULTS.md and results.png from a run's results (also: python -m bench.report results.json)."""
+
+import argparse
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Row = list[str]
+PROXIES = ("PROXY-mem", "PROXY-sqlite")
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float | int):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _table(header: Row, rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Results:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.medians: dict[str, dict[str, dict[str, float]]] = data.get("medians", {})
+        self.names = [t["name"] for t in data.get("targets", [])]
+        self.scenarios = {s["id"]: s for s in data.get("scenarios", [])}
+
+    def get(self, scenario: str, target: str, key: str) -> float | None:
+        value = self.medians.get(scenario, {}).get(target, {}).get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return float(value)
+
+    def added(self, scenario: str, target: str, key: str) -> float | None:
+        value, direct = self.get(scenario, target, key), self.get(scenario, "DIRECT", key)
+        return None if value is None or direct is None else value - direct
+
+    def ratio(self, scenario: str, target: str, other: str, key: str) -> float | None:
+        value, base = self.get(scenario, target, key), self.get(scenario, other, key)
+        return None if value is None or not base else value / base
+
+    def present(self, scenario: str) -> list[str]:
+        return [n for n in self.names if n in self.medians.get(scenario, {})]
+
+
+# --- verdict -------------------------------------------------------------------------------
+
+
+def _worst(values: list[float | None], pick: Callable[[list[float]], float] = max) -> float | None:
+    known = [v for v in values if v is not None]
+    return pick(known) if known else None
+
+
+def verdict(r: Results) -> list[Row]:
+    rows: list[Row] = []
+
+    def add(goal: str, measured: str, ok: bool | None) -> None:
+        status = "not measured" if ok is None else ("**met**" if ok else "**missed**")
+        rows.append([goal, measured, status])
+
+    def per_proxy(fmt: Callable[[str], float | None], unit: str, digits: int = 2) -> str:
+        return " / ".join(f"{_f(fmt(p), digits)}{unit}" for p in PROXIES)
+
+    p50 = [r.added("c1", p, "p50") for p in PROXIES]
+    p99 = [r.added("c1", p, "p99") for p in PROXIES]
+    add(
+        "Added latency c1, p50 ≤ 0.8 ms over DIRECT",
+        per_proxy(lambda p: r.added("c1", p, "p50"), " ms"),
+        None if _worst(p50) is None else _worst(p50) <= 0.8,  # type: ignore[operator]
+    )
+    add(
+        "Added latency c1, p99 ≤ 2 ms over DIRECT",
+        per_proxy(lambda p: r.added("c1", p, "p99"), " ms"),
+        None if _worst(p99) is None else _worst(p99) <= 2.0,  # type: ignore[operator]
+    )
+    for scenario in ("tput-c16", "tput-c64"):
+        shares = [r.ratio(scenario, p, "FLOOR", "rps") for p in PROXIES]
+        worst = _worst(shares, min)
+        add(
+            f"Throughput {scenario[5:]} ≥ 40% of FLOOR",
+            per_proxy(lambda p, s=scenario: _pct(r.ratio(s, p, "FLOOR", "rps")), "%", 0),
+            None if worst is None else worst >= 0.40,
+        )
+        if "LITELLM" in r.present(scenario):
+            times = [r.ratio(scenario, p, "LITELLM", "rps") for p in PROXIES]
+            worst = _worst(times, min)
+            add(
+                f"Throughput {scenario[5:]} ≥ 20× LiteLLM",
+                per_proxy(lambda p, s=scenario: r.ratio(s, p, "LITELLM", "rps"), "×", 1),
+                None if worst is None else worst >= 20,
+            )
+        else:
+            add(f"Throughput {scenario[5:]} ≥ 20× LiteLLM", "LiteLLM not run (make bench-peers)", None)
+    keeps = [
+        r.get("tput-c64", p, "rps") / c16
+        if (c16 := r.get("tput-c16", p, "rps")) and r.get("tput-c64", p, "rps") is not None
+        else None
+        for p in PROXIES
+    ]
+    worst = _worst(keeps, min)
+    add(
+        "No collapse at c64 (req/s at c64 ≥ 80% of c16)",
+        " / ".join(f"{_pct(k)}%" for k in keeps),
+        None if worst is None else worst >= 0.8,
+    )
+    ttfb = [r.added("stream", p, "ttfb_p50") for p in PROXIES]
+    add(
+        "Streaming: time to first byte added ≤ 1 ms (p50)",
+        per_proxy(lambda p: r.added("stream", p, "ttfb_p50"), " ms"),
+        None if _worst(ttfb) is None else _worst(ttfb) <= 1.0,  # type: ignore[operator]
+    )
+    gaps = [r.added("stream", p, "gap_p99") for p in PROXIES]
+    held = [
+        (r.get("stream", p, "bursts") or 0) < (r.get("stream", "DIRECT", "bursts") or 0)
+        for p in PROXIES
+    ]
+    add(
+        "Streaming: no chunk held back, inter-chunk delay added ≤ 1 ms (p99 gap)",
+        per_proxy(lambda p: r.added("stream", p, "gap_p99"), " ms")
+        + ("; fewer bursts than DIRECT" if any(held) else "; every upstream event passed on"),
+        None if _worst(gaps) is None else (_worst(gaps) <= 1.0 and not any(held)),  # type: ignore[operator]
+    )
+    imports = r.data.get("imports", {})
+    ready = imports.get("import_and_app_ready_ms")
+    cold = r.data.get("cold", {}).get("PROXY-mem", {})
+    health = cold.get("health_ms")
+    add(
+        "Cold start of the Lambda entry (import + app ready) ≤ 300 ms",
+        f"import + app ready {_f(ready, 0)} ms in-process; spawn → /health 200 {_f(health, 0)} ms",
+        None if ready is None else ready <= 300,
+    )
+    rss = [r.data.get("peak_rss_mb", {}).get(p) for p in PROXIES]
+    add(
+        "Peak RSS ≤ 80 MB",
+        " / ".join(f"{_f(v, 0)} MB" for v in rss),
+        None if _worst(rss) is None else _worst(rss) <= 80,  # type: ignore[operator]
+    )
+    counts = r.data.get("counts", {})
+    store = counts.get("store", [])
+    if store:
+        steady = all(
+            s["calls_total"] <= math.ceil(s["cache_periods"] or 0) + 1 for s in store
+        )
+        add(
+            "0 state-store calls per steady request",
+            "; ".join(
+                f"{s['backend']}: {s['calls_total']} in {s['requests']:,} requests"
+                f" ({_f(s['calls_per_request'], 5)}/request, one refresh per"
+                f" {s['cache_seconds']:g} s cache period)"
+                for s in store
+            ),
+            steady,
+        )
+    secrets = counts.get("secrets")
+    if secrets:
+        calls = secrets["get_secret_value_per_container"]
+        add(
+            "≤ 1 Secrets Manager call per container per cache period",
+            f"{calls} GetSecretValue at start, {sum(secrets['during_requests'].values())} more"
+            f" in {secrets['requests']:,} requests",
+            calls <= 1 and not secrets["during_requests"],
+        )
+    return rows
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def latency_table(r: Results, scenario_ids: list[str]) -> str:
+    header = ["Scenario", "Target", "p50 ms", "p95 ms", "p99 ms", "added p50", "added p95",
+              "added p99", "× DIRECT p50", "added ÷ FLOOR's", "req/s", "CPU µs/req"]  # fmt: skip
+    rows: list[Row] = []
+    for sid in scenario_ids:
+        for name in r.present(sid):
+            floor_added = r.added(sid, "FLOOR", "p50")
+            own = r.added(sid, name, "p50")
+            vs_floor = own / floor_added if own is not None and floor_added else None
+            rows.append(
+                [
+                    sid,
+                    name,
+                    _f(r.get(sid, name, "p50"), 3),
+                    _f(r.get(sid, name, "p95"), 3),
+                    _f(r.get(sid, name, "p99"), 3),
+                    "" if name == "DIRECT" else _f(r.added(sid, name, "p50"), 3),
+                    "" if name == "DIRECT" else _f(r.added(sid, name, "p95"), 3),
+                    "" if name == "DIRECT" else _f(r.added(sid, name, "p99"), 3),
+                    _f(r.ratio(sid, name, "DIRECT", "p50"), 2),
+                    "" if name in ("DIRECT", "FLOOR") else _f(vs_floor, 1),
+                    _f(r.get(sid, name, "rps"), 0),
+                    _f(r.get(sid, name, "cpu_us"), 0),
+                ]
+            )
+    return _table(header, rows)
+
+
+def throughput_table(r: Results) -> str:
+    header = ["Target", "c16 req/s", "c64 req/s", "c64 ÷ c16", "% of FLOOR c16", "% of FLOOR c64",
+              "× LiteLLM c16", "× LiteLLM c64", "CPU µs/req c16", "upstream µs/req",
+              "p50 ms c16", "p99 ms c64"]  # fmt: skip
+    rows: list[Row] = []
+    names = r.present("tput-c16")
+    for name in names:
+        c16, c64 = r.get("tput-c16", name, "rps"), r.get("tput-c64", name, "rps")
+        rows.append(
+            [
+                name,
+                _f(c16, 0),
+                _f(c64, 0),
+                _f(c64 / c16 if c16 and c64 else None, 2),
+                _f(_pct(r.ratio("tput-c16", name, "FLOOR", "rps")), 0),
+                _f(_pct(r.ratio("tput-c64", name, "FLOOR", "rps")), 0),
+                _f(r.ratio("tput-c16", name, "LITELLM", "rps"), 1) if "LITELLM" in names else "–",
+                _f(r.ratio("tput-c64", name, "LITELLM", "rps"), 1) if "LITELLM" in names else "–",
+                _f(r.get("tput-c16", name, "cpu_us"), 0),
+                _f(r.get("tput-c16", name, "upstream_cpu_us"), 0),
+                _f(r.get("tput-c16", name, "p50"), 2),
+                _f(r.get("tput-c64", name, "p99"), 2),
+            ]
+        )
+    return _table(header, rows)
+
+
+def stream_table(r: Results, sid: str) -> str:
+    header = ["Target", "TTFB p50 ms", "TTFB added p50", "TTFB added p99", "gap p50 ms",
+              "gap added p50", "gap added p99", "events", "bursts", "total p50 ms",
+              "total added p50"]  # fmt: skip
+    rows: list[Row] = []
+    for name in r.present(sid):
+        direct = name == "DIRECT"
+        rows.append(
+            [
+                name,
+                _f(r.get(sid, name, "ttfb_p50"), 3),
+                "" if direct else _f(r.added(sid, name, "ttfb_p50"), 3),
+                "" if direct else _f(r.added(sid, name, "ttfb_p99"), 3),
+                _f(r.get(sid, name, "gap_p50"), 3),
+                "" if direct else _f(r.added(sid, name, "gap_p50"), 3),
+                "" if direct else _f(r.added(sid, name, "gap_p99"), 3),
+                _f(r.get(sid, name, "events"), 0),
+                _f(r.get(sid, name, "bursts"), 0),
+                _f(r.get(sid, name, "p50"), 2),
+                "" if direct else _f(r.added(sid, name, "p50"), 2),
+            ]
+        )
+    return _table(header, rows)
+
+
+def memory_table(r: Results) -> str:
+    cold = r.data.get("cold", {})
+    spawn = r.data.get("spawn_ms", {})
+    rows: list[Row] = []
+    for name in r.names:
+        if name == "DIRECT":
+            continue
+        entry = cold.get(name, {})
+        runs = entry.get("runs", [])
+        rows.append(
+            [
+                name,
+                _f(r.data.get("peak_rss_mb", {}).get(name), 1),
+                _f(runs[0].get("rss_after_first_mb") if runs else None, 1),
+                _f(entry.get("health_ms"), 0),
+                _f(entry.get("first_chat_ms"), 0),
+                ", ".join(_f(v, 0) for v in spawn.get(name, [])),
+            ]
+        )
+    header = ["Target", "peak RSS MB (under load)", "RSS after first answer MB",
+              "spawn → /health 200 ms", "spawn → first chat 200 ms",
+              "spawn → ready in the phases ms"]  # fmt: skip
+    return _table(header, rows)
+
+
+def imports_section(r: Results) -> str:
+    imports = r.data.get("imports")
+    if not imports:
+        return "Not measured."
+    packages = ", ".join(
+        f"{name} {ms:g}" for name, ms in imports["importtime"]["packages_self_ms"][:10]
+    )
+    return "\n".join(
+        [
+            f"- Interpreter start (`python -c pass`): {imports['interpreter_ms']} ms.",
+            f"- Imports of the Lambda entry (`{_imports_line()}`), timed inside a fresh "
+            f"process: {imports['import_ms']} ms; with `app_from_environment()` (app ready): "
+            f"**{imports['import_and_app_ready_ms']} ms**; the whole process wall clock, exit "
+            f"included: {imports['process_wall_ms']} ms.",
+            f"- `python -X importtime`: {imports['importtime']['total_ms']} ms in all; heaviest "
+            f"packages by their own import time (ms): {packages}.",
+        ]
+    )
+
+
+def _imports_line() -> str:
+    from bench.coldstart import LAMBDA_IMPORTS
+
+    return LAMBDA_IMPORTS
+
+
+def counts_section(r: Results) -> str:
+    counts = r.data.get("counts")
+    if not counts:
+        return "Not measured."
+    rows = [
+        [
+            s["backend"],
+            f"{s['requests']:,}",
+            f"{s['seconds']} s",
+            ", ".join(f"{k} {v}" for k, v in s["calls"].items()) or "none",
+            _f(s["calls_per_request"], 5),
+            f"{s['cache_seconds']:g} s",
+        ]
+        for s in counts.get("store", [])
+    ]
+    table = _table(
+        ["State backend", "steady requests", "over", "store calls", "per request",
+         "state cache period"],  # fmt: skip
+        rows,
+    )
+    secrets = counts.get("secrets", {})
+    line = (
+        f"Secrets Manager under moto (the Lambda factory with `GEMINI_PROXY_SECRET_NAME` set, one "
+        f"process = one container): AWS calls at start {secrets.get('at_start')}, during "
+        f"{secrets.get('requests', 0):,} steady requests {secrets.get('during_requests') or 'none'}"
+        f" → **{secrets.get('get_secret_value_per_container')} GetSecretValue per container**"
+        " (Powertools caches the secret for 300 s; the app reads it once, at start)."
+    )
+    return table + "\n\n" + line
+
+
+def profile_section(r: Results) -> str:
+    parts: list[str] = []
+    for prof in r.data.get("profiles", []):
+        if "error" in prof:
+            parts.append(f"Profile not taken: {prof['error']}")
+            continue
+        parts.append(
+            f"**PROXY-mem, case {prof['case']}, c{prof['concurrency']}, replay upstream** "
+            f"({prof['samples']:,} py-spy samples at 250 Hz, {prof['rps']:,} req/s while sampled; "
+            f"idle time excluded; raw stacks in `bench/out/{prof['raw']}`)."
+        )
+        parts.append("")
+        parts.append("By package, own time (where the CPU is actually spent):")
+        parts.append("")
+        parts.append(_table(["package", "% of samples"], [[k, f"{v}"] for k, v in prof["packages"]]))
+        parts.append("")
+        parts.append("Hottest functions, own time:")
+        parts.append("")
+        parts.append(_table(["file:function", "self %"], [[f"`{k}`", f"{v}"] for k, v in prof["self"]]))
+        parts.append("")
+        parts.append("The package's own functions, inclusive time (what each costs with its callees):")
+        parts.append("")
+        parts.append(
+            _table(
+                ["file:function", "inclusive %"],
+                [[f"`{k}`", f"{v}"] for k, v in prof["inclusive_ours"]],
+            )
+        )
+        parts.append("")
+    return "\n".join(parts) if parts else "Not taken."
+
+
+def method_section(r: Results) -> str:
+    data = r.data
+    mode = data.get("mode", {})
+    pin = data.get("pinning", {})
+    scen = "\n".join(
+        f"  - `{s['id']}`: {s['title']} ({s['phase']} upstream, {s['window_s']:g} s window)"
+        for s in data.get("scenarios", [])
+    )
+    client = data.get("client_cpu_us")
+    return f"""\
+- **Pinning.** 2 cores: the load client (this harness) and the upstream on core
+  {pin.get('client_and_upstream')}, the target server alone on core {pin.get('targets')}
+  (`os.sched_setaffinity`, inherited by the children; `taskset` for py-spy). The upstream is the
+  same for every target, so what it costs cancels out of the *added* figures.
+- **Load client.** `bench/loadgen.py`: raw HTTP/1.1 on asyncio + uvloop, prebuilt request bytes,
+  httptools' C parser, keep-alive, no pipelining, closed loop (each connection sends its next request
+  when the answer is complete). It measured **{_f(client, 1)} µs of CPU per request** (median over
+  the PROXY/FLOOR runs), against the targets' figures in the tables.
+- **Upstreams.** `fake`: the project's faithful fake Gemini (`gemini_proxy.fake_gemini`, full
+  request validation), latency set per scenario through its control API (0 ms, or 50 ms; the
+  streamed scenarios add {r.scenarios.get('stream', {}).get('chunk_delay_ms', 5):g} ms between
+  events). `replay`: `bench/replay.py` serves the fake's recorded answer to the same request for a
+  few µs of CPU, so throughput measures the target and not the fake (the fake costs ~200 µs per
+  request on the shared core and would cap every target near 5k req/s).
+- **Targets.** DIRECT (client → upstream), FLOOR (`bench/floor.py`, aiohttp server + aiohttp
+  client, pass-through, no translation), PROXY-mem / PROXY-sqlite (our app exactly as the Lambda
+  entry starts it: `uvicorn --factory gemini_proxy.app.factory:app_from_environment`, uvloop,
+  httptools, no access log, one worker, configured by `CONFIG_YAML`, four `GEMINI_API_KEY_<n>`,
+  `GEMINI_PROXY_API_KEYS` (so every request is authenticated), its JSON request log at the default
+  level going to a file), and, with `make bench-peers`, LITELLM (LiteLLM's proxy in its own
+  virtualenv, `gemini/` provider with `api_base` at the same upstream, master key, one worker,
+  default logging). DIRECT and FLOOR send the Gemini request the proxy itself would send (built by
+  the proxy's own translation), PROXY and LiteLLM the OpenAI request.
+- **Rounds.** Mode `{mode.get('name')}`: {mode.get('rounds')} round(s); in each, every scenario
+  visits every target in an order rotated per round and scenario, {mode.get('warmup_s')} s of
+  warm-up then the window. Figures are the **median over rounds** of each round's percentile;
+  *added* = target − DIRECT at the same percentile and concurrency; CPU µs/req = the server
+  process's CPU time (utime + stime from /proc) over the answers it gave.
+- **Scenarios.**
+{scen}"""
+
+
+def write(data: dict[str, Any], out: Path) -> None:
+    r = Results(data)
+    machine = data.get("machine", {})
+    versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
+    load_before, load_after = data.get("load_before", [0, 0, 0]), data.get("load_after", [0, 0, 0])
+    chart = draw_chart(r, out / "results.png")
+    skipped = data.get("skipped", {})
+    skipped_lines = (
+        "\n".join(
+            f"- `{sid}` not run for {name}: {why[:200]}"
+            for sid, by_target in skipped.items()
+            for name, why in by_target.items()
+        )
+        or "None: every target answered every case."
+    )
+    peers_note = (
+        ""
+        if data.get("peers")
+        else "\nLiteLLM was not part of this run; `make bench-peers` adds it (same run, same fake).\n"
+    )
+    fake_ids = [s for s in ("c1", "c16", "c64") if s in r.medians]
+    text = f"""\
+# Benchmark results
+
+Generated by `bench/run.py` (mode **{data.get('mode', {}).get('name')}**, {data.get('elapsed_s')} s)
+on {machine.get('date')}, commit {machine.get('commit') or '?'}. `make bench` / `make bench-quick` /
+`make bench-peers` rewrite this file, `results.json` (every round's figures) and `results.png`.
+{peers_note}
+## Targets of issue #8
+
+Measured for PROXY-mem / PROXY-sqlite; medians of this run.
+
+{_table(["Target", "Measured", "Status"], verdict(r))}
+
+## Machine
+
+{machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('memory_gb')} GB, Linux
+{machine.get('kernel')}, Python {machine.get('python')}. {versions}.
+Load average (1/5/15 min) before the run: {" / ".join(f"{v:.2f}" for v in load_before)}; after:
+{" / ".join(f"{v:.2f}" for v in load_after)} (other work on the machine shows here; the
+interleaving spreads it over all targets alike).
+
+## Method
+
+{method_section(r)}
+
+## Added latency, non-streamed (fake upstream, 0 ms)
+
+{latency_table(r, fake_ids)}
+
+## Throughput per worker (one worker; replay upstream)
+
+{throughput_table(r) if "tput-c16" in r.medians else "Not measured."}
+
+## Streaming (fake upstream, {r.scenarios.get('stream', {}).get('chunk_delay_ms', 0):g} ms between events)
+
+*TTFB*: send → first body byte. *gap*: time between successive SSE events as they arrive (an
+upstream event a gateway holds back shows as a longer gap and fewer *bursts*, the distinct arrival
+times per stream). Events differ by target: ours adds the role chunk, a final chunk and `[DONE]`.
+
+{stream_table(r, "stream") if "stream" in r.medians else "Not measured."}
+
+## Large prompt (200 KB conversation) and 50-message tool case (c1)
+
+{latency_table(r, [s for s in ("large", "tools") if s in r.medians])}
+
+{_slow_section(r)}## Memory and cold start
+
+{memory_table(r)}
+
+{imports_section(r)}
+
+## State-store and Secrets Manager calls
+
+{counts_section(r)}
+
+## Where PROXY's time goes (py-spy)
+
+{profile_section(r)}
+
+## Optimisations
+
+This harness measures and profiles; it changes no code of the proxy (others own it). The
+hot spots above are where the next optimisations should go; each one should be kept only if
+this table improves, and recorded here.
+
+## Cases not run
+
+{skipped_lines}
+
+## Chart
+
+{f"![latency and throughput per target](results.png)" if chart else "Not drawn: matplotlib is missing (pip install -e '.[bench]')."}
+"""
+    (out / "RESULTS.md").write_text(text, encoding="utf-8")
+
+
+def _slow_section(r: Results) -> str:
+    ids = [s for s in ("slow-c1", "slow-c64", "replay-c1") if s in r.medians]
+    if not ids:
+        return ""
+    stream = stream_table(r, "slow-stream") if "slow-stream" in r.medians else ""
+    return (
+        "## Upstream at 50 ms, and the replay upstream at c1\n\n"
+        + latency_table(r, ids)
+        + ("\n\nStreamed with the 50 ms upstream:\n\n" + stream if stream else "")
+        + "\n\n"
+    )
+
+
+def draw_chart(r: Results, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = r.present("c1") or r.names
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    width = 0.25
+    xs = range(len(names))
+    for i, pct in enumerate(("p50", "p95", "p99")):
+        values = [r.get("c1", n, pct) or 0 for n in names]
+        axes[0].bar([x + (i - 1) * width for x in xs], values, width, label=pct)
+    axes[0].set_title("Latency at c1, fake upstream 0 ms (ms)")
+    axes[0].set_xticks(list(xs), names, rotation=20)
+    axes[0].legend()
+    for i, sid in enumerate(("c16", "c64")):
+        values = [r.get(sid, n, "p99") or 0 for n in names]
+        axes[1].bar([x + (i - 0.5) * 0.4 for x in xs], values, 0.4, label=f"p99 {sid}")
+    axes[1].set_title("p99 latency at c16 / c64, fake upstream (ms)")
+    axes[1].set_xticks(list(xs), names, rotation=20)
+    axes[1].legend()
+    tnames = r.present("tput-c16") or names
+    txs = range(len(tnames))
+    for i, sid in enumerate(("tput-c16", "tput-c64")):
+        values = [r.get(sid, n, "rps") or 0 for n in tnames]
+        axes[2].bar([x + (i - 0.5) * 0.4 for x in txs], values, 0.4, label=sid[5:])
+    axes[2].set_title("Requests/s per worker, replay upstream")
+    axes[2].set_xticks(list(txs), tnames, rotation=20)
+    if "LITELLM" in tnames:
+        axes[2].set_yscale("log")
+    axes[2].legend()
+    fig.suptitle(
+        f"Gemini CLI Proxy benchmark ({r.data.get('mode', {}).get('name')}, "
+        f"{r.data.get('machine', {}).get('date', '')})"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results", type=Path, nargs="?", default=Path(__file__).parent / "results.json")
+    args = parser.parse_args()
+    data = json.loads(args.results.read_text(encoding="utf-8"))
+    write(data, args.results.parent)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,468 @@
+"""The benchmark harness: `make bench`, `make bench-quick`, `make bench-peers`.
+
+    python -m bench.run [--quick] [--peers] [--out bench]
+
+1. Pins itself (the load client) and the upstream to one core, every target server to the other.
+2. Phase "fake": starts the faithful fake Gemini, then each target pointed at it; checks every
+   target answers every case; then rounds of scenarios (latency at c1/c16/c64, streaming, the
+   200 KB and the 50-message tool cases, the 50 ms upstream), each round visiting the targets in
+   a rotated order so drift hits all of them alike.
+3. Phase "replay": the same targets pointed at a near-free replay of the fake's answers, for
+   throughput at c16/c64 with the upstream out of the way; py-spy profiles PROXY there.
+4. Cold starts, import times, store and Secrets Manager call counts.
+5. Writes results.json, RESULTS.md and results.png (bench/report.py).
+Loopback only; every phase and window is bounded in time.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench import coldstart, payloads, profile, report
+from bench.loadgen import build_request, fetch, run_load
+from bench.payloads import Case
+from bench.procs import cores, pin_self, self_cpu_seconds, wait_ready
+from bench.stats import Summary, jsonable, latency_summary, median_summary, stream_summary
+from bench.targets import (
+    AI_STUDIO_KEYS,
+    HERE,
+    HOST,
+    LITELLM_VENV,
+    PYTHON,
+    Target,
+    Upstream,
+    litellm_available,
+    make_targets,
+    start_fake,
+    start_replay,
+    start_target,
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    phase: str  # fake | replay
+    case: Case
+    concurrency: int
+    title: str
+    latency_ms: float = 0.0
+    chunk_delay_ms: float = 0.0
+    window_s: float = 2.0
+    full_only: bool = False
+
+
+@dataclass
+class Mode:
+    name: str
+    rounds: int
+    window_s: float
+    warmup_s: float
+    slow_window_s: float  # scenarios with the 50 ms upstream
+    cold_reps: int
+    count_seconds: float
+    profile_s: float
+
+
+QUICK = Mode("quick", rounds=1, window_s=1.0, warmup_s=0.25, slow_window_s=1.5, cold_reps=2,
+             count_seconds=2.2, profile_s=3)  # fmt: skip
+FULL = Mode("full", rounds=3, window_s=2.0, warmup_s=0.3, slow_window_s=3.0, cold_reps=5,
+            count_seconds=3.0, profile_s=6)  # fmt: skip
+
+STREAM_CHUNK_MS = 5.0
+
+
+def scenarios(mode: Mode) -> list[Scenario]:
+    small, stream = payloads.small(), payloads.small(stream=True)
+    w, slow = mode.window_s, mode.slow_window_s
+    found = [
+        Scenario("c1", "fake", small, 1, "non-streamed, c1", window_s=w),
+        Scenario("c16", "fake", small, 16, "non-streamed, c16", window_s=w),
+        Scenario("c64", "fake", small, 64, "non-streamed, c64", window_s=w),
+        Scenario(
+            "stream",
+            "fake",
+            stream,
+            1,
+            f"streamed, c1, {STREAM_CHUNK_MS:g} ms between upstream events",
+            chunk_delay_ms=STREAM_CHUNK_MS,
+            window_s=w,
+        ),
+        Scenario("large", "fake", payloads.large_prompt(), 1, "200 KB conversation, c1", window_s=w),
+        Scenario("tools", "fake", payloads.tool_heavy(), 1, "50-message tool case, c1", window_s=w),
+        Scenario(
+            "slow-c1", "fake", small, 1, "non-streamed, c1, upstream 50 ms",
+            latency_ms=50, window_s=slow, full_only=True,
+        ),  # fmt: skip
+        Scenario(
+            "slow-c64", "fake", small, 64, "non-streamed, c64, upstream 50 ms",
+            latency_ms=50, window_s=slow, full_only=True,
+        ),  # fmt: skip
+        Scenario(
+            "slow-stream", "fake", stream, 1,
+            f"streamed, c1, upstream 50 ms then {STREAM_CHUNK_MS:g} ms between events",
+            latency_ms=50, chunk_delay_ms=STREAM_CHUNK_MS, window_s=slow, full_only=True,
+        ),  # fmt: skip
+        Scenario("tput-c16", "replay", small, 16, "throughput, c16, replay upstream", window_s=w),
+        Scenario("tput-c64", "replay", small, 64, "throughput, c64, replay upstream", window_s=w),
+        Scenario(
+            "replay-c1", "replay", small, 1, "non-streamed, c1, replay upstream",
+            window_s=w, full_only=True,
+        ),  # fmt: skip
+    ]
+    return [s for s in found if mode.name == "full" or not s.full_only]
+
+
+@dataclass
+class Harness:
+    mode: Mode
+    targets: list[Target]
+    out: Path  # bench/out: logs and scratch
+    client_core: int | None
+    server_core: int | None
+    rounds: dict[str, dict[str, list[Summary]]] = field(default_factory=dict)
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # scenario -> target -> why
+    rss: dict[str, float] = field(default_factory=dict)
+    starts: dict[str, list[float]] = field(default_factory=dict)
+    client_cpu_us: list[float] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        print(f"[bench {stamp}] {message}", file=sys.stderr, flush=True)
+        self.log.append(message)
+
+    # --- phases ------------------------------------------------------------------------------
+
+    async def start_all(self, upstream: Upstream) -> None:
+        ready = await wait_ready(upstream.port, "/v1beta/models", 30, upstream.proc)
+        if ready is None and upstream.name == "fake":
+            raise RuntimeError(f"the fake did not start:\n{upstream.proc.log_tail()}")
+        if upstream.name == "replay":
+            ready = await wait_ready(upstream.port, "/health", 30, upstream.proc)
+            if ready is None:
+                raise RuntimeError(f"the replay server did not start:\n{upstream.proc.log_tail()}")
+        for target in self.targets:
+            start_target(target, upstream, self.server_core, self.out)
+            if target.kind == "direct":
+                continue
+            assert target.proc is not None
+            timeout = 120.0 if target.kind == "litellm" else 30.0
+            waited = await wait_ready(target.port, target.health_path, timeout, target.proc)
+            if waited is None:
+                raise RuntimeError(f"{target.name} did not start:\n{target.proc.log_tail()}")
+            spawn_ms = (time.perf_counter() - target.proc.started_at) * 1000
+            self.starts.setdefault(target.name, []).append(round(spawn_ms, 1))
+            self.say(f"{target.name} ready on :{target.port} in {spawn_ms:.0f} ms")
+
+    def stop_all(self) -> None:
+        for target in self.targets:
+            if target.proc is not None and target.kind != "direct":
+                self.rss[target.name] = max(self.rss.get(target.name, 0.0), target.proc.peak_rss_mb())
+                target.proc.stop()
+
+    async def set_fake(self, upstream: Upstream, latency_ms: float, chunk_delay_ms: float) -> None:
+        body = json.dumps({"latency_ms": latency_ms, "chunk_delay_ms": chunk_delay_ms}).encode()
+        request = build_request("POST", "/_control/settings", body, f"{HOST}:{upstream.port}")
+        status, answer = await fetch(HOST, upstream.port, request)
+        if status != 200:
+            raise RuntimeError(f"fake settings refused: {answer[:200]!r}")
+
+    async def check(self, phase: list[Scenario], upstream: Upstream) -> None:
+        """Every target answers every case correctly once before timing starts."""
+        if upstream.name == "fake":
+            await self.set_fake(upstream, 0, 0)
+        seen: set[str] = set()
+        for scenario in phase:
+            if scenario.case.name in seen:
+                continue
+            seen.add(scenario.case.name)
+            for target in self.targets:
+                status, body = await fetch(HOST, target.port, target.request(scenario.case))
+                good = status == 200 and (b"Echo" in body or b"echo" in body or b"text" in body)
+                if scenario.case.stream:
+                    good = good and b"data:" in body
+                if not good:
+                    why = f"HTTP {status}: {body[:300].decode(errors='replace')}"
+                    self.say(f"{target.name} fails {scenario.case.name}: {why}")
+                    for other in phase:
+                        if other.case.name == scenario.case.name:
+                            self.skipped.setdefault(other.id, {})[target.name] = why
+
+    async def measure(self, scenario: Scenario, target: Target, upstream: Upstream) -> Summary:
+        assert target.proc is not None
+        cpu0, up0, me0 = target.proc.cpu_seconds(), upstream.proc.cpu_seconds(), self_cpu_seconds()
+        result = await run_load(
+            HOST,
+            target.port,
+            target.request(scenario.case),
+            scenario.concurrency,
+            scenario.window_s,
+            warmup_s=self.mode.warmup_s,
+            streaming=scenario.case.stream,
+        )
+        cpu1, up1, me1 = target.proc.cpu_seconds(), upstream.proc.cpu_seconds(), self_cpu_seconds()
+        summary = stream_summary(result) if scenario.case.stream else latency_summary(result)
+        answered = max(result.answered, 1)
+        summary["cpu_us"] = (cpu1 - cpu0) / answered * 1e6
+        summary["upstream_cpu_us"] = (up1 - up0) / answered * 1e6
+        summary["client_cpu_us"] = (me1 - me0) / answered * 1e6
+        if target.kind != "direct":
+            self.client_cpu_us.append(summary["client_cpu_us"])
+        if result.errors:
+            self.say(f"  {target.name} {scenario.id}: {result.errors} errors ({result.first_error})")
+        return summary
+
+    async def run_phase(self, phase: list[Scenario], upstream: Upstream) -> None:
+        for round_index in range(self.mode.rounds):
+            for n, scenario in enumerate(phase):
+                if upstream.name == "fake":
+                    await self.set_fake(upstream, scenario.latency_ms, scenario.chunk_delay_ms)
+                # Rotate the order each round and scenario: no target is always first or last.
+                shift = (round_index + n) % len(self.targets)
+                order = self.targets[shift:] + self.targets[:shift]
+                for target in order:
+                    if target.name in self.skipped.get(scenario.id, {}):
+                        continue
+                    summary = await self.measure(scenario, target, upstream)
+                    self.rounds.setdefault(scenario.id, {}).setdefault(target.name, []).append(
+                        summary
+                    )
+                self.say(
+                    f"round {round_index + 1}/{self.mode.rounds} {scenario.id}: "
+                    + ", ".join(
+                        f"{t.name} p50 {self.rounds[scenario.id][t.name][-1]['p50']:.2f} ms"
+                        f" {self.rounds[scenario.id][t.name][-1]['rps']:.0f}/s"
+                        for t in self.targets
+                        if t.name in self.rounds.get(scenario.id, {})
+                    )
+                )
+
+    async def profile_proxy(self, upstream: Upstream, case: Case, concurrency: int) -> dict[str, Any]:
+        proxy = next(t for t in self.targets if t.name == "PROXY-mem")
+        assert proxy.proc is not None
+        raw = self.out / f"profile-{case.name}-c{concurrency}.txt"
+        raw.unlink(missing_ok=True)
+        seconds = self.mode.profile_s
+        recorder = asyncio.ensure_future(profile.record(proxy.proc.pid, seconds, raw, self.client_core))
+        load = await run_load(
+            HOST, proxy.port, proxy.request(case), concurrency, seconds + 0.5, warmup_s=0.2
+        )
+        error = await recorder
+        if error is not None:
+            self.say(f"profile skipped: {error}")
+            return {"error": error}
+        summary = profile.summarise(raw)
+        summary.update(case=case.name, concurrency=concurrency, rps=round(load.rps), raw=raw.name)
+        return summary
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_gb = 0.0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    versions = {}
+    for name in (
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "starlette",
+        "aiohttp",
+        "pydantic",
+        "pydantic-core",
+        "aws-lambda-powertools",
+        "gemini-cli-proxy",
+    ):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    if litellm_available():
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            done = subprocess.run(  # noqa: S603
+                [str(LITELLM_VENV / "bin" / "python"), "-c",
+                 "import importlib.metadata as m; print(m.version('litellm'))"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            versions["litellm"] = done.stdout.strip()
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        repo = HERE.parent
+        commit = subprocess.run(  # noqa: S603
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(  # noqa: S603
+            ["git", "-C", str(repo), "status", "--porcelain", "--", "layers"],  # noqa: S607
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()  # fmt: skip
+        if dirty:
+            commit += " (package has uncommitted changes)"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+async def record_answers(upstream: Upstream, path: Path) -> None:
+    """What the fake answers to the small case, for the replay server to serve."""
+    small, stream = payloads.small(), payloads.small(stream=True)
+    headers = {"x-goog-api-key": AI_STUDIO_KEYS[0]}
+    host = f"{HOST}:{upstream.port}"
+    status, generate = await fetch(
+        HOST, upstream.port, build_request("POST", small.gemini_path(), small.gemini_body(), host, headers)
+    )
+    status2, events = await fetch(
+        HOST, upstream.port, build_request("POST", stream.gemini_path(), stream.gemini_body(), host, headers)
+    )
+    if status != 200 or status2 != 200:
+        raise RuntimeError("the fake did not answer the small case")
+    pieces = [p for p in events.replace(b"\r\n", b"\n").split(b"\n\n") if p.strip()]
+    path.write_text(
+        json.dumps(
+            {"generate": generate.decode(), "stream_events": [p.decode() + "\r\n\r\n" for p in pieces]}
+        ),
+        encoding="utf-8",
+    )
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    mode = QUICK if args.quick else FULL
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    for old in out.glob("*.log"):
+        old.unlink()
+    client_core, server_core = cores()
+    pin_self(client_core)
+    peers = args.peers
+    if peers and not litellm_available():
+        raise SystemExit("LiteLLM is not installed: run `make bench-peers` (it installs it)")
+    targets = make_targets(peers)
+    harness = Harness(mode, targets, out, client_core, server_core)
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    harness.say(
+        f"mode {mode.name}, targets {', '.join(t.name for t in targets)}; load client and "
+        f"upstream on core {client_core}, targets on core {server_core}; load {load_before[0]:.2f}"
+    )
+    plan = scenarios(mode)
+    results: dict[str, Any] = {"machine": machine(), "mode": mode.__dict__, "peers": peers}
+
+    fake = start_fake(client_core, out)
+    replay: Upstream | None = None
+    try:
+        # Phase 1: the faithful fake.
+        phase = [s for s in plan if s.phase == "fake"]
+        await harness.start_all(fake)
+        answers = out / "replay-answers.json"
+        await record_answers(fake, answers)
+        await harness.check(phase, fake)
+        await harness.run_phase(phase, fake)
+        harness.stop_all()
+
+        # Phase 2: the replay upstream (throughput with the upstream out of the way), profile.
+        replay = start_replay(client_core, out, answers)
+        phase = [s for s in plan if s.phase == "replay"]
+        await harness.start_all(replay)
+        await harness.check(phase, replay)
+        await harness.run_phase(phase, replay)
+        profiles = [await harness.profile_proxy(replay, payloads.small(), 16)]
+        if mode.name == "full":
+            profiles.append(await harness.profile_proxy(replay, payloads.large_prompt(), 1))
+        results["profiles"] = profiles
+        harness.stop_all()
+        replay.proc.stop()
+
+        # Cold starts (the fake answers the first chat), import times, counts.
+        harness.say("cold starts")
+        await harness.set_fake(fake, 0, 0)
+        results["cold"] = await coldstart.cold_starts(
+            targets, fake, server_core, out, mode.cold_reps
+        )
+        results["imports"] = coldstart.import_times(fake, server_core, out, mode.cold_reps)
+        harness.say("state-store and Secrets Manager counts")
+        counts = out / "counts.json"
+        subprocess.run(  # noqa: S603
+            [PYTHON, "-m", "bench.inprocess", "--seconds", str(mode.count_seconds), "--out", str(counts)],
+            cwd=HERE.parent, check=True, timeout=120,
+        )  # fmt: skip
+        results["counts"] = json.loads(counts.read_text(encoding="utf-8"))
+    finally:
+        harness.stop_all()
+        if replay is not None:
+            replay.proc.stop()
+        fake.proc.stop()
+
+    results["scenarios"] = [
+        {
+            "id": s.id,
+            "phase": s.phase,
+            "case": s.case.name,
+            "concurrency": s.concurrency,
+            "title": s.title,
+            "latency_ms": s.latency_ms,
+            "chunk_delay_ms": s.chunk_delay_ms,
+            "window_s": s.window_s,
+        }
+        for s in plan
+    ]
+    results["targets"] = [{"name": t.name, "kind": t.kind, "notes": t.notes} for t in targets]
+    results["rounds"] = harness.rounds
+    results["medians"] = {
+        sid: {name: median_summary(rs) for name, rs in by_target.items()}
+        for sid, by_target in harness.rounds.items()
+    }
+    results["skipped"] = harness.skipped
+    results["peak_rss_mb"] = {k: round(v, 1) for k, v in harness.rss.items()}
+    results["spawn_ms"] = harness.starts
+    results["client_cpu_us"] = (
+        sorted(harness.client_cpu_us)[len(harness.client_cpu_us) // 2]
+        if harness.client_cpu_us
+        else None
+    )
+    results["pinning"] = {"client_and_upstream": client_core, "targets": server_core}
+    results["load_before"] = load_before
+    results["load_after"] = os.getloadavg()
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    harness.say(f"done in {results['elapsed_s']} s")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one short round (< 2 minutes)")
+    parser.add_argument("--peers", action="store_true", help="include LiteLLM's proxy")
+    parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md goes")
+    args = parser.parse_args()
+    results = uvloop.run(main_async(args))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(jsonable(results), indent=1), encoding="utf-8")
+    report.write(results, args.out)
+
+
+if __name__ == "__main__":
+    main()
