@@ -10,7 +10,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 # sam build needs the Lambda runtime's interpreter on PATH; pyenv provides it on our machines.
 SAM_PYTHON := 3.13.0
 
-.PHONY: install serve test lint typecheck unit sam-check fuzz clean
+.PHONY: install serve test lint typecheck unit sam-check fuzz chaos clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ sam-check: $(SAM)
 	else echo "skipping sam build: no python3.13 on PATH (pyenv install 3.13)"; fi
 
 test: lint typecheck unit sam-check
+
+# The long chaos run: 3 proxy processes on one SQLite state, 1,200 requests at concurrency 32.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.harness --processes 3 --requests 1200 --concurrency 32
 
 # The long fuzz run; `make test` runs the same tests with fewer examples.
 fuzz: $(STAMP)

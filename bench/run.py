@@ -147,7 +147,7 @@ class Harness:
     # --- phases ------------------------------------------------------------------------------
 
     async def start_all(self, upstream: Upstream) -> None:
-        ready = await wait_ready(upstream.port, "/v1beta/models", 30, upstream.proc)
+        ready = await wait_ready(upstream.port, "/_control/settings", 30, upstream.proc)
         if ready is None and upstream.name == "fake":
             raise RuntimeError(f"the fake did not start:\n{upstream.proc.log_tail()}")
         if upstream.name == "replay":

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pexpect
 import pytest
 import yaml
+from moto import mock_aws
 
 from gemini_proxy.cli import messages_en, messages_es, setup_files
 from gemini_proxy.cli.i18n import SAME_IN_BOTH, detect_language
@@ -85,7 +87,9 @@ def credentials_folder(folder: Path, keys: list[str], accounts: list[str]) -> Pa
 
 def script_faults(fake: FakeGemini) -> None:
     fake.fault({"type": "invalid_key"}, key=DEAD, kinds=["get_model"])
-    fake.fault({"type": "rate_limit_minute", "retry_delay": "15s"}, key=LIMITED, kinds=["get_model"])
+    fake.fault(
+        {"type": "rate_limit_minute", "retry_delay": "15s"}, key=LIMITED, kinds=["get_model"]
+    )
     reply = post_json(f"{fake.url}/_control/accounts", {"refresh_token": REVOKED, "revoked": True})
     assert reply.status == 200
 
@@ -353,6 +357,40 @@ def test_yes_imports_gemini_cli_login_and_checks_it(
     assert len(env["GEMINI_PROXY_API_KEYS"]) >= 40  # --yes generates one key, into .env
     parse_config((home / "config.yaml").read_text(), "config.yaml")
     assert_no_secret(output)
+
+
+def test_a_second_run_keeps_client_keys_and_other_settings(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (home / ".env").write_text("MINE=1\nGEMINI_PROXY_API_KEYS=" + "k" * 43 + "\n")
+    (home / "config.yaml").write_text("max_wait_seconds: 3\n")
+    assert run(args(yes=True)) == 0
+    output = capsys.readouterr().out
+    assert "keep the 1 you have" in output
+    env = setup_files.read_env_file(home / ".env")
+    assert env == {"MINE": "1", "GEMINI_PROXY_API_KEYS": "k" * 43, "GEMINI_PROXY_PORT": "8787"}
+    assert parse_config((home / "config.yaml").read_text(), "x").max_wait_seconds == 3
+
+
+def test_import_secrets_at_the_end(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    credentials_folder(home, [GOOD], [ACCOUNT])
+    answers = home / "answers.yaml"
+    answers.write_text(
+        "live_check: no\nregion: eu-central-1\nimport_secrets: yes\nsecret_name: wizard/creds\n"
+    )
+    with mock_aws():
+        assert run(args(answers=str(answers))) == 0
+        client = boto3.client("secretsmanager", region_name="eu-central-1")
+        secret = json.loads(client.get_secret_value(SecretId="wizard/creds")["SecretString"])
+    assert secret["ai_studio_keys"] == [GOOD]
+    assert [a["refresh_token"] for a in secret["oauth_accounts"]] == [ACCOUNT]
+    env = setup_files.read_env_file(home / ".env")
+    assert secret["client_api_keys"] == [env["GEMINI_PROXY_API_KEYS"]]
+    assert_no_secret(capsys.readouterr().out)
 
 
 # --- strings -----------------------------------------------------------------------------

@@ -26,8 +26,10 @@ def test_rate_limit_without_a_hint_uses_the_configured_default() -> None:
 def test_a_new_bench_extends_but_never_shortens() -> None:
     long = after_failure(Entry(), failure(FailureKind.DAILY_QUOTA, 5000), RULES, NOW)
     assert long is not None
-    shorter = after_failure(long, failure(FailureKind.RATE_LIMITED, 10), RULES, NOW + 1)
-    assert shorter is not None and shorter.cooldown_until == NOW + 5000
+    # A shorter hint inside the running bench changes nothing (and costs no write).
+    assert after_failure(long, failure(FailureKind.RATE_LIMITED, 10), RULES, NOW + 1) is None
+    # Neither does one that would extend it by less than a second.
+    assert after_failure(long, failure(FailureKind.RATE_LIMITED, 4999.5), RULES, NOW + 1) is None
     longer = after_failure(long, failure(FailureKind.QUOTA_EXHAUSTED, 9000), RULES, NOW + 1)
     assert longer is not None and longer.cooldown_until == NOW + 9001
 

@@ -186,8 +186,7 @@ class Wizard:
         if not credentials or not self.ask.yes_no("live_check", self.m("q.live_check"), True):
             return None
         self.ask.say(self.m("check.title", url=config.upstream.ai_studio_base_url))
-        out = sys.stdout
-        results = asyncio.run(check_all(config, credentials, progress_bar(out)))
+        results = asyncio.run(check_all(config, credentials, progress_bar(sys.stdout)))
         for result in results:
             self.ask.say(result_line(self.m, result, credentials))
         self.ask.say(summary(self.m, results))

@@ -92,13 +92,19 @@ def after_failure(current: Entry, failure: Failure, rules: Rules, now: float) ->
     return None
 
 
-def _benched(current: Entry, failure: Failure, rules: Rules, now: float) -> Entry:
+# Within one window, a report that extends the bench by less than this is not worth a write.
+EXTEND_MIN_SECONDS = 1.0
+
+
+def _benched(current: Entry, failure: Failure, rules: Rules, now: float) -> Entry | None:
     seconds = failure.cooldown_seconds or rules.default_cooldown
     strikes = current.strikes
     if current.status is Status.RATE_LIMITED and current.cooldown_until > now:
         # Same window (another request, another instance): extend, never shorten, and do
         # not escalate twice for one window.
-        until = max(current.cooldown_until, now + seconds)
+        if now + seconds < current.cooldown_until + EXTEND_MIN_SECONDS:
+            return None
+        until = now + seconds
     else:
         if failure.kind is FailureKind.RATE_LIMITED:
             recent = current.cooldown_until and now - current.cooldown_until < seconds

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -22,7 +22,7 @@ from gemini_proxy.state.base import StateStore, change_marker
 from gemini_proxy.upstream.classify import Failure
 
 # Attempts at a compare-and-set before giving up on recording a transition.
-WRITE_ATTEMPTS = 4
+WRITE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class CredentialPool:
         self._proven: set[str] = set()
         self._unproven_busy: set[str] = set()
         self._settled = asyncio.Event()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -269,6 +270,14 @@ class CredentialPool:
     ) -> Entry | None:
         """Apply `change` with compare-and-set, re-reading on conflict. The new entry or None."""
         record_key = health.key(credential.fingerprint, model)
+        # One transition per record at a time in this process: concurrent failures of one
+        # credential then queue here instead of racing each other through the store.
+        async with self._locks[record_key]:
+            return await self._write(record_key, change)
+
+    async def _write(
+        self, record_key: str, change: Callable[[Entry], Entry | None]
+    ) -> Entry | None:
         current, version = self._entries.get(record_key, (Entry(), 0))
         for _ in range(WRITE_ATTEMPTS):
             new = change(current)
