@@ -23,11 +23,13 @@ async def health(request: Request) -> Response:
         "credentials": {
             "loaded": count,
             "ai_studio": sum(1 for c in services.credentials if c.kind == "ai_studio"),
+            "oauth": sum(1 for c in services.credentials if c.kind == "oauth"),
         },
     }
     if count == 0:
         body["message"] = (
-            "No credentials loaded: put AI Studio keys in 'oauth creds/ai_studio_keys.txt'"
+            "No credentials loaded: put AI Studio keys in 'oauth creds/ai_studio_keys.txt' "
+            "or Gemini CLI accounts (oauth_creds.json files) in 'oauth creds/'"
         )
     return JSONBytes(to_json(body))
 

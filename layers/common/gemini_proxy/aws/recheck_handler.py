@@ -4,7 +4,8 @@ import asyncio
 import time
 from typing import Any
 
-from gemini_proxy.app.services import rules_for_kind
+from gemini_proxy.app.services import code_assist_client, rules_for_kind
+from gemini_proxy.credentials.models import Credential
 from gemini_proxy.logs import logger
 from gemini_proxy.pool.pool import CredentialPool, Ordering
 from gemini_proxy.pool.recheck import PROBE_MODEL, recheck
@@ -12,6 +13,7 @@ from gemini_proxy.runtime import Runtime, load_runtime
 from gemini_proxy.state.factory import create_store
 from gemini_proxy.upstream.ai_studio import AiStudioClient
 from gemini_proxy.upstream.http import HttpClient
+from gemini_proxy.upstream.router import UpstreamRouter
 
 # Stop starting probes this long before the Lambda timeout, so the run ends cleanly.
 SAFETY_MARGIN_SECONDS = 10.0
@@ -27,7 +29,10 @@ async def run_recheck(runtime: Runtime, seconds: float) -> dict[str, object]:
     config = runtime.config
     store = create_store(config.state)
     http = HttpClient(config.upstream.connect_timeout_seconds, 30.0)
-    ai_studio = AiStudioClient(http, config.upstream.ai_studio_base_url)
+    upstream = UpstreamRouter(
+        AiStudioClient(http, config.upstream.ai_studio_base_url),
+        code_assist_client(config, http, store),
+    )
     pool = CredentialPool(
         runtime.credentials,
         store,
@@ -37,8 +42,10 @@ async def run_recheck(runtime: Runtime, seconds: float) -> dict[str, object]:
         rules_for=lambda credential: rules_for_kind(config, credential.kind),
     )
 
-    async def probe(credential: Any) -> None:
-        await ai_studio.probe(credential, PROBE_MODEL)
+    async def probe(credential: Credential) -> None:
+        # The cheapest call each kind allows: a model's metadata for a key, a token refresh
+        # and project lookup for an account.
+        await upstream.probe(credential, PROBE_MODEL)
 
     try:
         report = await recheck(pool, probe, time.monotonic() + seconds)

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from typing import Any
 
 from gemini_proxy import __version__
 
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("--creds-dir", default="oauth creds", help="folder with credentials")
 
+    for module in _modular_commands().values():
+        module.add_parser(commands)
+
     fake = commands.add_parser("fake-gemini", help="run the fake Gemini upstream (for tests)")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8788)
@@ -44,8 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _modular_commands() -> dict[str, Any]:
+    """Commands that live in a module of their own, with `add_parser` and `run`."""
+    from gemini_proxy.cli import doctor, import_secrets, recheck, setup, status
+
+    return {
+        "setup": setup,
+        "status": status,
+        "recheck": recheck,
+        "doctor": doctor,
+        "import-secrets": import_secrets,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    modular = _modular_commands()
+    if args.command in modular:
+        result: int = modular[args.command].run(args)
+        return result
     if args.command == "serve":
         from gemini_proxy.cli.serve import serve
 

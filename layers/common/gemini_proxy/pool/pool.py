@@ -19,10 +19,12 @@ from gemini_proxy.logs import logger
 from gemini_proxy.pool import health
 from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Entry, Rules, Status
 from gemini_proxy.state.base import StateStore, change_marker
-from gemini_proxy.upstream.classify import Failure
+from gemini_proxy.upstream.classify import Failure, FailureKind
 
 # Attempts at a compare-and-set before giving up on recording a transition.
 WRITE_ATTEMPTS = 8
+# After a Google-side failure, a credential goes to the back of the order for this long.
+TROUBLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class CredentialPool:
         self._unproven_busy: set[str] = set()
         self._settled = asyncio.Event()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._troubled: dict[tuple[str, str], float] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -146,6 +149,7 @@ class CredentialPool:
 
         candidates: list[Credential] = []
         for index, tier in enumerate(self._tiers(model)):
+            tier = sorted(tier, key=lambda c: self._troubled_now(c, model, now))
             candidates += [
                 c
                 for c in self._rotate(model, tier, index)
@@ -154,6 +158,10 @@ class CredentialPool:
         probes = [c for c in self.credentials if wanted(c) and self._due_for_recheck(c, now)]
         retry_after = None if candidates else self._earliest_recovery(model, now, wanted)
         return Selection(candidates, probes, retry_after)
+
+    def _troubled_now(self, credential: Credential, model: str, now: float) -> bool:
+        until = self._troubled.get((credential.fingerprint, model))
+        return until is not None and until > now
 
     def _due_for_recheck(self, credential: Credential, now: float) -> bool:
         whole = self.entry(credential, ANY_MODEL)
@@ -229,6 +237,10 @@ class CredentialPool:
     async def record_failure(self, credential: Credential, model: str, failure: Failure) -> None:
         self.counters.failures[credential.fingerprint] += 1
         self.counters.last_failure[credential.fingerprint] = failure.kind.value
+        if failure.kind is FailureKind.UNAVAILABLE:
+            # No bench for Google's own trouble, but this process tries others first for a
+            # moment (local only: nothing is written).
+            self._troubled[(credential.fingerprint, model)] = self._clock() + TROUBLE_SECONDS
         where = health.scope(failure)
         if where is None:
             return
