@@ -29,9 +29,7 @@ from bench.targets import (
 
 LAMBDA_IMPORTS = "import uvicorn.main, uvloop, httptools; import gemini_proxy.app.factory"
 _READY_SCRIPT = (
-    "import time; t0 = time.perf_counter(); "
-    + LAMBDA_IMPORTS
-    + "; t1 = time.perf_counter(); "
+    "import time; t0 = time.perf_counter(); " + LAMBDA_IMPORTS + "; t1 = time.perf_counter(); "
     "app = gemini_proxy.app.factory.app_from_environment(); t2 = time.perf_counter(); "
     "print(round((t1 - t0) * 1000, 2), round((t2 - t0) * 1000, 2))"
 )

@@ -162,7 +162,9 @@ async def secrets_calls(seconds: float, upstream: str) -> dict[str, Any]:
     client = boto3.client("secretsmanager", region_name=REGION)
     client.create_secret(
         Name=SECRET_NAME,
-        SecretString=json.dumps({"ai_studio_keys": AI_STUDIO_KEYS, "client_api_keys": [CLIENT_KEY]}),
+        SecretString=json.dumps(
+            {"ai_studio_keys": AI_STUDIO_KEYS, "client_api_keys": [CLIENT_KEY]}
+        ),
     )
     os.environ["GEMINI_PROXY_SECRET_NAME"] = SECRET_NAME
     os.environ["CONFIG_YAML"] = json.dumps(

@@ -231,9 +231,7 @@ async def run_load(
     return LoadResult(run.samples, max(wall, 1e-9), run.errors, run.first_error, run.answered)
 
 
-async def one_request(
-    host: str, port: int, request: bytes, timeout: float = 10.0
-) -> Sample | None:
+async def one_request(host: str, port: int, request: bytes, timeout: float = 10.0) -> Sample | None:
     """One request on a fresh connection, whatever its status; None when no answer came."""
     loop = asyncio.get_running_loop()
     start = _now()

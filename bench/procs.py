@@ -158,6 +158,17 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent busy (user, nice, system, irq, softirq, steal) since boot."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return 0.0
+    busy = sum(int(fields[i]) for i in (1, 2, 3, 6, 7, 8))
+    return busy / CLOCK_TICKS
+
+
 def self_cpu_seconds() -> float:
     usage = os.times()
     return usage.user + usage.system

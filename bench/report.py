@@ -97,7 +97,11 @@ def verdict(r: Results) -> list[Row]:
                 None if worst is None else worst >= 20,
             )
         else:
-            add(f"Throughput {scenario[5:]} ≥ 20× LiteLLM", "LiteLLM not run (make bench-peers)", None)
+            add(
+                f"Throughput {scenario[5:]} ≥ 20× LiteLLM",
+                "LiteLLM not run (make bench-peers)",
+                None,
+            )
     keeps = [
         r.get("tput-c64", p, "rps") / c16
         if (c16 := r.get("tput-c16", p, "rps")) and r.get("tput-c64", p, "rps") is not None
@@ -145,9 +149,7 @@ def verdict(r: Results) -> list[Row]:
     counts = r.data.get("counts", {})
     store = counts.get("store", [])
     if store:
-        steady = all(
-            s["calls_total"] <= math.ceil(s["cache_periods"] or 0) + 1 for s in store
-        )
+        steady = all(s["calls_total"] <= math.ceil(s["cache_periods"] or 0) + 1 for s in store)
         add(
             "0 state-store calls per steady request",
             "; ".join(
@@ -324,8 +326,14 @@ def counts_section(r: Results) -> str:
         for s in counts.get("store", [])
     ]
     table = _table(
-        ["State backend", "steady requests", "over", "store calls", "per request",
-         "state cache period"],  # fmt: skip
+        [
+            "State backend",
+            "steady requests",
+            "over",
+            "store calls",
+            "per request",
+            "state cache period",
+        ],  # fmt: skip
         rows,
     )
     secrets = counts.get("secrets", {})
@@ -353,13 +361,22 @@ def profile_section(r: Results) -> str:
         parts.append("")
         parts.append("By package, own time (where the CPU is actually spent):")
         parts.append("")
-        parts.append(_table(["package", "% of samples"], [[k, f"{v}"] for k, v in prof["packages"]]))
+        parts.append(
+            _table(["package", "% of samples"], [[k, f"{v}"] for k, v in prof["packages"]])
+        )
         parts.append("")
-        parts.append("Hottest functions, own time:")
+        parts.append(
+            "Hottest functions, own time (`asyncio/runners.py:Runner.run` is time in uvloop's C"
+            " code: socket reads and writes, callbacks; C functions count in their Python caller):"
+        )
         parts.append("")
-        parts.append(_table(["file:function", "self %"], [[f"`{k}`", f"{v}"] for k, v in prof["self"]]))
+        parts.append(
+            _table(["file:function", "self %"], [[f"`{k}`", f"{v}"] for k, v in prof["self"]])
+        )
         parts.append("")
-        parts.append("The package's own functions, inclusive time (what each costs with its callees):")
+        parts.append(
+            "The package's own functions, inclusive time (what each costs with its callees):"
+        )
         parts.append("")
         parts.append(
             _table(
@@ -382,7 +399,7 @@ def method_section(r: Results) -> str:
     client = data.get("client_cpu_us")
     return f"""\
 - **Pinning.** 2 cores: the load client (this harness) and the upstream on core
-  {pin.get('client_and_upstream')}, the target server alone on core {pin.get('targets')}
+  {pin.get("client_and_upstream")}, the target server alone on core {pin.get("targets")}
   (`os.sched_setaffinity`, inherited by the children; `taskset` for py-spy). The upstream is the
   same for every target, so what it costs cancels out of the *added* figures.
 - **Load client.** `bench/loadgen.py`: raw HTTP/1.1 on asyncio + uvloop, prebuilt request bytes,
@@ -391,7 +408,7 @@ def method_section(r: Results) -> str:
   the PROXY/FLOOR runs), against the targets' figures in the tables.
 - **Upstreams.** `fake`: the project's faithful fake Gemini (`gemini_proxy.fake_gemini`, full
   request validation), latency set per scenario through its control API (0 ms, or 50 ms; the
-  streamed scenarios add {r.scenarios.get('stream', {}).get('chunk_delay_ms', 5):g} ms between
+  streamed scenarios add {r.scenarios.get("stream", {}).get("chunk_delay_ms", 5):g} ms between
   events). `replay`: `bench/replay.py` serves the fake's recorded answer to the same request for a
   few µs of CPU, so throughput measures the target and not the fake (the fake costs ~200 µs per
   request on the shared core and would cap every target near 5k req/s).
@@ -404,8 +421,8 @@ def method_section(r: Results) -> str:
   virtualenv, `gemini/` provider with `api_base` at the same upstream, master key, one worker,
   default logging). DIRECT and FLOOR send the Gemini request the proxy itself would send (built by
   the proxy's own translation), PROXY and LiteLLM the OpenAI request.
-- **Rounds.** Mode `{mode.get('name')}`: {mode.get('rounds')} round(s); in each, every scenario
-  visits every target in an order rotated per round and scenario, {mode.get('warmup_s')} s of
+- **Rounds.** Mode `{mode.get("name")}`: {mode.get("rounds")} round(s); in each, every scenario
+  visits every target in an order rotated per round and scenario, {mode.get("warmup_s")} s of
   warm-up then the window. Figures are the **median over rounds** of each round's percentile;
   *added* = target − DIRECT at the same percentile and concurrency; CPU µs/req = the server
   process's CPU time (utime + stime from /proc) over the answers it gave.
@@ -419,6 +436,7 @@ def write(data: dict[str, Any], out: Path) -> None:
     versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
     load_before, load_after = data.get("load_before", [0, 0, 0]), data.get("load_after", [0, 0, 0])
     chart = draw_chart(r, out / "results.png")
+    foreign = data.get("foreign_cores") or {}
     skipped = data.get("skipped", {})
     skipped_lines = (
         "\n".join(
@@ -437,8 +455,8 @@ def write(data: dict[str, Any], out: Path) -> None:
     text = f"""\
 # Benchmark results
 
-Generated by `bench/run.py` (mode **{data.get('mode', {}).get('name')}**, {data.get('elapsed_s')} s)
-on {machine.get('date')}, commit {machine.get('commit') or '?'}. `make bench` / `make bench-quick` /
+Generated by `bench/run.py` (mode **{data.get("mode", {}).get("name")}**, {data.get("elapsed_s")} s)
+on {machine.get("date")}, commit {machine.get("commit") or "?"}. `make bench` / `make bench-quick` /
 `make bench-peers` rewrite this file, `results.json` (every round's figures) and `results.png`.
 {peers_note}
 ## Targets of issue #8
@@ -449,11 +467,15 @@ Measured for PROXY-mem / PROXY-sqlite; medians of this run.
 
 ## Machine
 
-{machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('memory_gb')} GB, Linux
-{machine.get('kernel')}, Python {machine.get('python')}. {versions}.
+{machine.get("cpu")}, {machine.get("cores")} cores, {machine.get("memory_gb")} GB, Linux
+{machine.get("kernel")}, Python {machine.get("python")}. {versions}.
 Load average (1/5/15 min) before the run: {" / ".join(f"{v:.2f}" for v in load_before)}; after:
-{" / ".join(f"{v:.2f}" for v in load_after)} (other work on the machine shows here; the
-interleaving spreads it over all targets alike).
+{" / ".join(f"{v:.2f}" for v in load_after)} (the harness's own processes count in it).
+CPU used by other work on the machine during the measured windows (all cores' busy time from
+/proc/stat minus the harness, target and upstream): median {_f(foreign.get("median"), 2)} cores, worst
+{_f(foreign.get("max"), 2)} cores; {data.get("retries", 0)} window(s) re-measured because it
+exceeded 0.25 cores (full mode keeps the quieter of the two). The interleaving spreads what is
+left over all targets alike.
 
 ## Method
 
@@ -467,7 +489,7 @@ interleaving spreads it over all targets alike).
 
 {throughput_table(r) if "tput-c16" in r.medians else "Not measured."}
 
-## Streaming (fake upstream, {r.scenarios.get('stream', {}).get('chunk_delay_ms', 0):g} ms between events)
+## Streaming (fake upstream, {r.scenarios.get("stream", {}).get("chunk_delay_ms", 0):g} ms between events)
 
 *TTFB*: send → first body byte. *gap*: time between successive SSE events as they arrive (an
 upstream event a gateway holds back shows as a longer gap and fewer *bursts*, the distinct arrival
@@ -569,7 +591,9 @@ def draw_chart(r: Results, path: Path) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("results", type=Path, nargs="?", default=Path(__file__).parent / "results.json")
+    parser.add_argument(
+        "results", type=Path, nargs="?", default=Path(__file__).parent / "results.json"
+    )
     args = parser.parse_args()
     data = json.loads(args.results.read_text(encoding="utf-8"))
     write(data, args.results.parent)

@@ -33,7 +33,7 @@ import uvloop
 from bench import coldstart, payloads, profile, report
 from bench.loadgen import build_request, fetch, run_load
 from bench.payloads import Case
-from bench.procs import cores, pin_self, self_cpu_seconds, wait_ready
+from bench.procs import cores, machine_busy_seconds, pin_self, self_cpu_seconds, wait_ready
 from bench.stats import Summary, jsonable, latency_summary, median_summary, stream_summary
 from bench.targets import (
     AI_STUDIO_KEYS,
@@ -82,6 +82,7 @@ FULL = Mode("full", rounds=3, window_s=2.0, warmup_s=0.3, slow_window_s=3.0, col
             count_seconds=3.0, profile_s=6)  # fmt: skip
 
 STREAM_CHUNK_MS = 5.0
+FOREIGN_RETRY_CORES = 0.25
 
 
 def scenarios(mode: Mode) -> list[Scenario]:
@@ -100,26 +101,51 @@ def scenarios(mode: Mode) -> list[Scenario]:
             chunk_delay_ms=STREAM_CHUNK_MS,
             window_s=w,
         ),
-        Scenario("large", "fake", payloads.large_prompt(), 1, "200 KB conversation, c1", window_s=w),
+        Scenario(
+            "large", "fake", payloads.large_prompt(), 1, "200 KB conversation, c1", window_s=w
+        ),
         Scenario("tools", "fake", payloads.tool_heavy(), 1, "50-message tool case, c1", window_s=w),
         Scenario(
-            "slow-c1", "fake", small, 1, "non-streamed, c1, upstream 50 ms",
-            latency_ms=50, window_s=slow, full_only=True,
+            "slow-c1",
+            "fake",
+            small,
+            1,
+            "non-streamed, c1, upstream 50 ms",
+            latency_ms=50,
+            window_s=slow,
+            full_only=True,
         ),  # fmt: skip
         Scenario(
-            "slow-c64", "fake", small, 64, "non-streamed, c64, upstream 50 ms",
-            latency_ms=50, window_s=slow, full_only=True,
+            "slow-c64",
+            "fake",
+            small,
+            64,
+            "non-streamed, c64, upstream 50 ms",
+            latency_ms=50,
+            window_s=slow,
+            full_only=True,
         ),  # fmt: skip
         Scenario(
-            "slow-stream", "fake", stream, 1,
+            "slow-stream",
+            "fake",
+            stream,
+            1,
             f"streamed, c1, upstream 50 ms then {STREAM_CHUNK_MS:g} ms between events",
-            latency_ms=50, chunk_delay_ms=STREAM_CHUNK_MS, window_s=slow, full_only=True,
+            latency_ms=50,
+            chunk_delay_ms=STREAM_CHUNK_MS,
+            window_s=slow,
+            full_only=True,
         ),  # fmt: skip
         Scenario("tput-c16", "replay", small, 16, "throughput, c16, replay upstream", window_s=w),
         Scenario("tput-c64", "replay", small, 64, "throughput, c64, replay upstream", window_s=w),
         Scenario(
-            "replay-c1", "replay", small, 1, "non-streamed, c1, replay upstream",
-            window_s=w, full_only=True,
+            "replay-c1",
+            "replay",
+            small,
+            1,
+            "non-streamed, c1, replay upstream",
+            window_s=w,
+            full_only=True,
         ),  # fmt: skip
     ]
     return [s for s in found if mode.name == "full" or not s.full_only]
@@ -137,6 +163,7 @@ class Harness:
     rss: dict[str, float] = field(default_factory=dict)
     starts: dict[str, list[float]] = field(default_factory=dict)
     client_cpu_us: list[float] = field(default_factory=list)
+    retries: int = 0
     log: list[str] = field(default_factory=list)
 
     def say(self, message: str) -> None:
@@ -147,13 +174,9 @@ class Harness:
     # --- phases ------------------------------------------------------------------------------
 
     async def start_all(self, upstream: Upstream) -> None:
-        ready = await wait_ready(upstream.port, "/_control/settings", 30, upstream.proc)
-        if ready is None and upstream.name == "fake":
-            raise RuntimeError(f"the fake did not start:\n{upstream.proc.log_tail()}")
-        if upstream.name == "replay":
-            ready = await wait_ready(upstream.port, "/health", 30, upstream.proc)
-            if ready is None:
-                raise RuntimeError(f"the replay server did not start:\n{upstream.proc.log_tail()}")
+        path = "/_control/settings" if upstream.name == "fake" else "/health"
+        if await wait_ready(upstream.port, path, 30, upstream.proc) is None:
+            raise RuntimeError(f"{upstream.name} did not start:\n{upstream.proc.log_tail()}")
         for target in self.targets:
             start_target(target, upstream, self.server_core, self.out)
             if target.kind == "direct":
@@ -170,7 +193,9 @@ class Harness:
     def stop_all(self) -> None:
         for target in self.targets:
             if target.proc is not None and target.kind != "direct":
-                self.rss[target.name] = max(self.rss.get(target.name, 0.0), target.proc.peak_rss_mb())
+                self.rss[target.name] = max(
+                    self.rss.get(target.name, 0.0), target.proc.peak_rss_mb()
+                )
                 target.proc.stop()
 
     async def set_fake(self, upstream: Upstream, latency_ms: float, chunk_delay_ms: float) -> None:
@@ -191,9 +216,10 @@ class Harness:
             seen.add(scenario.case.name)
             for target in self.targets:
                 status, body = await fetch(HOST, target.port, target.request(scenario.case))
-                good = status == 200 and (b"Echo" in body or b"echo" in body or b"text" in body)
                 if scenario.case.stream:
-                    good = good and b"data:" in body
+                    good = status == 200 and b"data:" in body
+                else:
+                    good = status == 200 and (b'"choices"' in body or b'"candidates"' in body)
                 if not good:
                     why = f"HTTP {status}: {body[:300].decode(errors='replace')}"
                     self.say(f"{target.name} fails {scenario.case.name}: {why}")
@@ -202,8 +228,23 @@ class Harness:
                             self.skipped.setdefault(other.id, {})[target.name] = why
 
     async def measure(self, scenario: Scenario, target: Target, upstream: Upstream) -> Summary:
+        """One window; in full mode a window that other work on the machine disturbed (more
+        than a quarter of a core busy outside the harness) is measured once more, and the
+        quieter of the two kept."""
+        summary = await self._measure_once(scenario, target, upstream)
+        if self.mode.name == "full" and summary["foreign_cores"] > FOREIGN_RETRY_CORES:
+            again = await self._measure_once(scenario, target, upstream)
+            self.retries += 1
+            if again["foreign_cores"] < summary["foreign_cores"]:
+                summary = again
+        return summary
+
+    async def _measure_once(
+        self, scenario: Scenario, target: Target, upstream: Upstream
+    ) -> Summary:
         assert target.proc is not None
         cpu0, up0, me0 = target.proc.cpu_seconds(), upstream.proc.cpu_seconds(), self_cpu_seconds()
+        busy0, wall0 = machine_busy_seconds(), time.perf_counter()
         result = await run_load(
             HOST,
             target.port,
@@ -214,7 +255,11 @@ class Harness:
             streaming=scenario.case.stream,
         )
         cpu1, up1, me1 = target.proc.cpu_seconds(), upstream.proc.cpu_seconds(), self_cpu_seconds()
+        busy1, wall1 = machine_busy_seconds(), time.perf_counter()
+        ours = (cpu1 - cpu0) + (me1 - me0) + (0 if target.kind == "direct" else up1 - up0)
         summary = stream_summary(result) if scenario.case.stream else latency_summary(result)
+        # Cores' worth of CPU used by anything but the harness, target and upstream meanwhile.
+        summary["foreign_cores"] = max(0.0, (busy1 - busy0) - ours) / (wall1 - wall0)
         answered = max(result.answered, 1)
         summary["cpu_us"] = (cpu1 - cpu0) / answered * 1e6
         summary["upstream_cpu_us"] = (up1 - up0) / answered * 1e6
@@ -222,7 +267,9 @@ class Harness:
         if target.kind != "direct":
             self.client_cpu_us.append(summary["client_cpu_us"])
         if result.errors:
-            self.say(f"  {target.name} {scenario.id}: {result.errors} errors ({result.first_error})")
+            self.say(
+                f"  {target.name} {scenario.id}: {result.errors} errors ({result.first_error})"
+            )
         return summary
 
     async def run_phase(self, phase: list[Scenario], upstream: Upstream) -> None:
@@ -250,13 +297,17 @@ class Harness:
                     )
                 )
 
-    async def profile_proxy(self, upstream: Upstream, case: Case, concurrency: int) -> dict[str, Any]:
+    async def profile_proxy(
+        self, upstream: Upstream, case: Case, concurrency: int
+    ) -> dict[str, Any]:
         proxy = next(t for t in self.targets if t.name == "PROXY-mem")
         assert proxy.proc is not None
         raw = self.out / f"profile-{case.name}-c{concurrency}.txt"
         raw.unlink(missing_ok=True)
         seconds = self.mode.profile_s
-        recorder = asyncio.ensure_future(profile.record(proxy.proc.pid, seconds, raw, self.client_core))
+        recorder = asyncio.ensure_future(
+            profile.record(proxy.proc.pid, seconds, raw, self.client_core)
+        )
         load = await run_load(
             HOST, proxy.port, proxy.request(case), concurrency, seconds + 0.5, warmup_s=0.2
         )
@@ -334,17 +385,24 @@ async def record_answers(upstream: Upstream, path: Path) -> None:
     headers = {"x-goog-api-key": AI_STUDIO_KEYS[0]}
     host = f"{HOST}:{upstream.port}"
     status, generate = await fetch(
-        HOST, upstream.port, build_request("POST", small.gemini_path(), small.gemini_body(), host, headers)
+        HOST,
+        upstream.port,
+        build_request("POST", small.gemini_path(), small.gemini_body(), host, headers),
     )
     status2, events = await fetch(
-        HOST, upstream.port, build_request("POST", stream.gemini_path(), stream.gemini_body(), host, headers)
+        HOST,
+        upstream.port,
+        build_request("POST", stream.gemini_path(), stream.gemini_body(), host, headers),
     )
     if status != 200 or status2 != 200:
         raise RuntimeError("the fake did not answer the small case")
     pieces = [p for p in events.replace(b"\r\n", b"\n").split(b"\n\n") if p.strip()]
     path.write_text(
         json.dumps(
-            {"generate": generate.decode(), "stream_events": [p.decode() + "\r\n\r\n" for p in pieces]}
+            {
+                "generate": generate.decode(),
+                "stream_events": [p.decode() + "\r\n\r\n" for p in pieces],
+            }
         ),
         encoding="utf-8",
     )
@@ -439,6 +497,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results["skipped"] = harness.skipped
     results["peak_rss_mb"] = {k: round(v, 1) for k, v in harness.rss.items()}
     results["spawn_ms"] = harness.starts
+    results["retries"] = harness.retries
+    foreign = sorted(
+        s["foreign_cores"]
+        for by_target in harness.rounds.values()
+        for rounds in by_target.values()
+        for s in rounds
+    )
+    results["foreign_cores"] = {
+        "median": foreign[len(foreign) // 2] if foreign else None,
+        "max": foreign[-1] if foreign else None,
+    }
     results["client_cpu_us"] = (
         sorted(harness.client_cpu_us)[len(harness.client_cpu_us) // 2]
         if harness.client_cpu_us
@@ -460,7 +529,9 @@ def main() -> None:
     args = parser.parse_args()
     results = uvloop.run(main_async(args))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(jsonable(results), indent=1), encoding="utf-8")
+    (args.out / "results.json").write_text(
+        json.dumps(jsonable(results), indent=1), encoding="utf-8"
+    )
     report.write(results, args.out)
 
 

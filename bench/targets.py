@@ -50,6 +50,10 @@ def base_env() -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith("GEMINI_")}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    # Bytecode is cached (as on any normal install, and as a Lambda layer should ship it), in
+    # bench/out so that nothing outside bench/ is written.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(HERE / "out" / "pycache")
     return env
 
 

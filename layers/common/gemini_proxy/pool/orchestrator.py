@@ -100,7 +100,7 @@ class Orchestrator:
         waited = 0.0
         while True:
             selection = await self.pool.select(model, kinds)
-            order = selection.candidates[: self._max_attempts]
+            order = list(selection.candidates)  # _attempts stops at max_attempts
             for probe in selection.probes[:1]:
                 # A credential benched as INVALID gets one request per recheck interval.
                 if await self.pool.claim_probe(probe):
