@@ -58,3 +58,29 @@ fuzz: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (bench/RESULTS.md): the harness is bench/run.py; see bench/README.md.
+BENCH_STAMP := $(VENV)/.bench-installed
+LITELLM_VENV := bench/.venv-litellm
+# Pinned: LiteLLM had a compromised release on PyPI (1.107.0); this one predates it.
+LITELLM_VERSION := 1.106.12
+
+.PHONY: bench bench-quick bench-peers
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	timeout 900 $(BIN)/python -m bench.run
+
+bench-quick: $(BENCH_STAMP)
+	timeout 170 $(BIN)/python -m bench.run --quick
+
+$(LITELLM_VENV)/bin/litellm:
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LITELLM_VENV)/bin/python -m pip install --quiet 'litellm[proxy]==$(LITELLM_VERSION)'
+
+bench-peers: $(BENCH_STAMP) $(LITELLM_VENV)/bin/litellm
+	timeout 1200 $(BIN)/python -m bench.run --peers

@@ -36,17 +36,17 @@ _READY_SCRIPT = (
 
 
 async def spawn_to_answer(
-    target: Target, upstream: Upstream, core: int | None, out: Path, timeout: float
+    target: Target, upstream: Upstream, core: int | None, out: Path, wait_s: float
 ) -> dict[str, Any]:
     """One fresh start of `target`: seconds to /health 200 and to the first chat answer."""
     start_target(target, upstream, core, out)
     assert target.proc is not None
     try:
-        health_s = await wait_ready(target.port, target.health_path, timeout, target.proc)
+        health_s = await wait_ready(target.port, target.health_path, wait_s, target.proc)
         if health_s is None:
             return {"error": "never answered /health", "log": target.proc.log_tail()}
         health_s += time.perf_counter() - target.proc.started_at - health_s  # from spawn
-        status, body = await fetch(HOST, target.port, target.request(small()), timeout=30)
+        status, body = await fetch(HOST, target.port, target.request(small()), wait_s=30)
         chat_s = time.perf_counter() - target.proc.started_at
         return {
             "health_ms": round(health_s * 1000, 1),
@@ -68,8 +68,8 @@ async def cold_starts(
             continue
         runs = []
         for _ in range(reps if target.kind != "litellm" else max(1, reps // 2)):
-            timeout = 120.0 if target.kind == "litellm" else 30.0
-            runs.append(await spawn_to_answer(target, upstream, core, out, timeout))
+            wait_s = 120.0 if target.kind == "litellm" else 30.0
+            runs.append(await spawn_to_answer(target, upstream, core, out, wait_s))
             await asyncio.sleep(0.2)
         good = [r for r in runs if "error" not in r]
         results[target.name] = {

@@ -26,7 +26,7 @@ from bench.payloads import small
 from bench.procs import free_port
 from bench.targets import AI_STUDIO_KEYS, CLIENT_KEY, HOST
 
-SECRET_NAME = "gemini-proxy/bench"
+SECRET_NAME = "gemini-proxy/bench"  # noqa: S105 (a name, not a secret)
 REGION = "us-east-1"
 
 
@@ -137,7 +137,7 @@ async def store_calls(backend: str, seconds: float, upstream: str) -> dict[str, 
 @contextlib.contextmanager
 def counting_botocore() -> Iterator[Counter[str]]:
     """Every botocore API call made inside, counted as `service.Operation`."""
-    from botocore.client import BaseClient
+    from botocore.client import BaseClient  # type: ignore[import-untyped]
 
     counts: Counter[str] = Counter()
     original = BaseClient._make_api_call
@@ -146,16 +146,16 @@ def counting_botocore() -> Iterator[Counter[str]]:
         counts[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    BaseClient._make_api_call = counted
     try:
         yield counts
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original
 
 
 async def secrets_calls(seconds: float, upstream: str) -> dict[str, Any]:
     """One 'container': the Lambda factory reads the secret, then serves steady traffic."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     from gemini_proxy.app.factory import app_from_environment
 

@@ -231,14 +231,14 @@ async def run_load(
     return LoadResult(run.samples, max(wall, 1e-9), run.errors, run.first_error, run.answered)
 
 
-async def one_request(host: str, port: int, request: bytes, timeout: float = 10.0) -> Sample | None:
+async def one_request(host: str, port: int, request: bytes, wait_s: float = 10.0) -> Sample | None:
     """One request on a fresh connection, whatever its status; None when no answer came."""
     loop = asyncio.get_running_loop()
     start = _now()
-    run = _Run(request, True, start, start + int(timeout * 1e9), limit=1)
+    run = _Run(request, True, start, start + int(wait_s * 1e9), limit=1)
     try:
         _, protocol = await loop.create_connection(lambda: _Connection(run), host, port)
-        await asyncio.wait_for(protocol.closed, timeout)
+        await asyncio.wait_for(protocol.closed, wait_s)
     except (OSError, TimeoutError):
         return None
     return run.last
@@ -256,7 +256,7 @@ class _Collector:
         self.done = True
 
 
-async def fetch(host: str, port: int, request: bytes, timeout: float = 30.0) -> tuple[int, bytes]:
+async def fetch(host: str, port: int, request: bytes, wait_s: float = 30.0) -> tuple[int, bytes]:
     """Status and whole body of one request (for setup and checks, not for timing)."""
 
     async def go() -> tuple[int, bytes]:
@@ -274,4 +274,4 @@ async def fetch(host: str, port: int, request: bytes, timeout: float = 30.0) -> 
             writer.close()
         return parser.get_status_code(), b"".join(collector.body)
 
-    return await asyncio.wait_for(go(), timeout)
+    return await asyncio.wait_for(go(), wait_s)

@@ -76,7 +76,7 @@ def large_prompt(target_bytes: int = 200_000) -> Case:
 
 def tool_heavy(n_messages: int = 50) -> Case:
     """50 messages of agent traffic: tool calls with JSON arguments and their results."""
-    tools = [
+    tools: list[dict[str, Any]] = [
         {
             "type": "function",
             "function": {

@@ -73,7 +73,7 @@ class Proc:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=pin,  # noqa: PLW1509
+            preexec_fn=pin,
             start_new_session=True,
         )
         log.close()
@@ -175,15 +175,15 @@ def self_cpu_seconds() -> float:
 
 
 async def wait_ready(
-    port: int, path: str, timeout: float, proc: Proc | None = None, poll_s: float = 0.002
+    port: int, path: str, wait_s: float, proc: Proc | None = None, poll_s: float = 0.002
 ) -> float | None:
     """Seconds from now until GET `path` answers 200; None on timeout or if `proc` died."""
     request = build_request("GET", path, b"", f"127.0.0.1:{port}")
     start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
+    while time.perf_counter() - start < wait_s:
         if proc is not None and not proc.alive():
             return None
-        sample = await one_request("127.0.0.1", port, request, timeout=2.0)
+        sample = await one_request("127.0.0.1", port, request, wait_s=2.0)
         if sample is not None and sample.status == 200:
             return time.perf_counter() - start
         await asyncio.sleep(poll_s)

@@ -1,9 +1,10 @@
+# ruff: noqa: RUF001 (the multiplication sign, en dash and minus are meant: Markdown for people)
 """RESULTS.md and results.png from a run's results (also: python -m bench.report results.json)."""
 
 import argparse
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,11 @@ class Results:
         value, direct = self.get(scenario, target, key), self.get(scenario, "DIRECT", key)
         return None if value is None or direct is None else value - direct
 
-    def ratio(self, scenario: str, target: str, other: str, key: str) -> float | None:
-        value, base = self.get(scenario, target, key), self.get(scenario, other, key)
+    def ratio(
+        self, scenario: str, target: str, other: str, key: str, other_scenario: str = ""
+    ) -> float | None:
+        value = self.get(scenario, target, key)
+        base = self.get(other_scenario or scenario, other, key)
         return None if value is None or not base else value / base
 
     def present(self, scenario: str) -> list[str]:
@@ -53,9 +57,18 @@ class Results:
 # --- verdict -------------------------------------------------------------------------------
 
 
-def _worst(values: list[float | None], pick: Callable[[list[float]], float] = max) -> float | None:
+def _judge(
+    values: list[float | None], ok: Callable[[float], bool], worst: str = "max"
+) -> bool | None:
+    """Whether the worst known value passes; None when nothing was measured."""
     known = [v for v in values if v is not None]
-    return pick(known) if known else None
+    if not known:
+        return None
+    return ok(max(known) if worst == "max" else min(known))
+
+
+def _both(values: list[float | None], unit: str, digits: int = 2) -> str:
+    return " / ".join(f"{_f(v, digits)}{unit}" for v in values)
 
 
 def verdict(r: Results) -> list[Row]:
@@ -65,97 +78,78 @@ def verdict(r: Results) -> list[Row]:
         status = "not measured" if ok is None else ("**met**" if ok else "**missed**")
         rows.append([goal, measured, status])
 
-    def per_proxy(fmt: Callable[[str], float | None], unit: str, digits: int = 2) -> str:
-        return " / ".join(f"{_f(fmt(p), digits)}{unit}" for p in PROXIES)
-
     p50 = [r.added("c1", p, "p50") for p in PROXIES]
-    p99 = [r.added("c1", p, "p99") for p in PROXIES]
     add(
         "Added latency c1, p50 ≤ 0.8 ms over DIRECT",
-        per_proxy(lambda p: r.added("c1", p, "p50"), " ms"),
-        None if _worst(p50) is None else _worst(p50) <= 0.8,  # type: ignore[operator]
+        _both(p50, " ms"),
+        _judge(p50, lambda v: v <= 0.8),
     )
+    p99 = [r.added("c1", p, "p99") for p in PROXIES]
     add(
         "Added latency c1, p99 ≤ 2 ms over DIRECT",
-        per_proxy(lambda p: r.added("c1", p, "p99"), " ms"),
-        None if _worst(p99) is None else _worst(p99) <= 2.0,  # type: ignore[operator]
+        _both(p99, " ms"),
+        _judge(p99, lambda v: v <= 2.0),
     )
     for scenario in ("tput-c16", "tput-c64"):
-        shares = [r.ratio(scenario, p, "FLOOR", "rps") for p in PROXIES]
-        worst = _worst(shares, min)
+        level = scenario.removeprefix("tput-")
+        shares = [_pct(r.ratio(scenario, p, "FLOOR", "rps")) for p in PROXIES]
         add(
-            f"Throughput {scenario[5:]} ≥ 40% of FLOOR",
-            per_proxy(lambda p, s=scenario: _pct(r.ratio(s, p, "FLOOR", "rps")), "%", 0),
-            None if worst is None else worst >= 0.40,
+            f"Throughput {level} ≥ 40% of FLOOR",
+            _both(shares, "%", 0),
+            _judge(shares, lambda v: v >= 40, "min"),
         )
         if "LITELLM" in r.present(scenario):
             times = [r.ratio(scenario, p, "LITELLM", "rps") for p in PROXIES]
-            worst = _worst(times, min)
             add(
-                f"Throughput {scenario[5:]} ≥ 20× LiteLLM",
-                per_proxy(lambda p, s=scenario: r.ratio(s, p, "LITELLM", "rps"), "×", 1),
-                None if worst is None else worst >= 20,
+                f"Throughput {level} ≥ 20× LiteLLM",
+                _both(times, "×", 1),
+                _judge(times, lambda v: v >= 20, "min"),
             )
         else:
-            add(
-                f"Throughput {scenario[5:]} ≥ 20× LiteLLM",
-                "LiteLLM not run (make bench-peers)",
-                None,
-            )
-    keeps = [
-        r.get("tput-c64", p, "rps") / c16
-        if (c16 := r.get("tput-c16", p, "rps")) and r.get("tput-c64", p, "rps") is not None
-        else None
-        for p in PROXIES
-    ]
-    worst = _worst(keeps, min)
+            add(f"Throughput {level} ≥ 20× LiteLLM", "LiteLLM not run (make bench-peers)", None)
+    keeps = [_pct(r.ratio("tput-c64", p, p, "rps", "tput-c16")) for p in PROXIES]
     add(
         "No collapse at c64 (req/s at c64 ≥ 80% of c16)",
-        " / ".join(f"{_pct(k)}%" for k in keeps),
-        None if worst is None else worst >= 0.8,
+        _both(keeps, "%", 0),
+        _judge(keeps, lambda v: v >= 80, "min"),
     )
     ttfb = [r.added("stream", p, "ttfb_p50") for p in PROXIES]
     add(
         "Streaming: time to first byte added ≤ 1 ms (p50)",
-        per_proxy(lambda p: r.added("stream", p, "ttfb_p50"), " ms"),
-        None if _worst(ttfb) is None else _worst(ttfb) <= 1.0,  # type: ignore[operator]
+        _both(ttfb, " ms"),
+        _judge(ttfb, lambda v: v <= 1.0),
     )
     gaps = [r.added("stream", p, "gap_p99") for p in PROXIES]
-    held = [
-        (r.get("stream", p, "bursts") or 0) < (r.get("stream", "DIRECT", "bursts") or 0)
-        for p in PROXIES
-    ]
+    direct_bursts = r.get("stream", "DIRECT", "bursts") or 0
+    held = any((r.get("stream", p, "bursts") or 0) < direct_bursts for p in PROXIES)
+    gaps_ok = _judge(gaps, lambda v: v <= 1.0)
     add(
         "Streaming: no chunk held back, inter-chunk delay added ≤ 1 ms (p99 gap)",
-        per_proxy(lambda p: r.added("stream", p, "gap_p99"), " ms")
-        + ("; fewer bursts than DIRECT" if any(held) else "; every upstream event passed on"),
-        None if _worst(gaps) is None else (_worst(gaps) <= 1.0 and not any(held)),  # type: ignore[operator]
+        _both(gaps, " ms")
+        + ("; fewer bursts than DIRECT" if held else "; every upstream event passed on at once"),
+        None if gaps_ok is None else gaps_ok and not held,
     )
     imports = r.data.get("imports", {})
     ready = imports.get("import_and_app_ready_ms")
-    cold = r.data.get("cold", {}).get("PROXY-mem", {})
-    health = cold.get("health_ms")
+    health = r.data.get("cold", {}).get("PROXY-mem", {}).get("health_ms")
     add(
         "Cold start of the Lambda entry (import + app ready) ≤ 300 ms",
         f"import + app ready {_f(ready, 0)} ms in-process; spawn → /health 200 {_f(health, 0)} ms",
-        None if ready is None else ready <= 300,
+        _judge([ready], lambda v: v <= 300),
     )
     rss = [r.data.get("peak_rss_mb", {}).get(p) for p in PROXIES]
-    add(
-        "Peak RSS ≤ 80 MB",
-        " / ".join(f"{_f(v, 0)} MB" for v in rss),
-        None if _worst(rss) is None else _worst(rss) <= 80,  # type: ignore[operator]
-    )
+    add("Peak RSS ≤ 80 MB", _both(rss, " MB", 0), _judge(rss, lambda v: v <= 80))
     counts = r.data.get("counts", {})
     store = counts.get("store", [])
     if store:
+        # Steady: no call but the state cache's refresh, one per cache period at most.
         steady = all(s["calls_total"] <= math.ceil(s["cache_periods"] or 0) + 1 for s in store)
         add(
             "0 state-store calls per steady request",
             "; ".join(
                 f"{s['backend']}: {s['calls_total']} in {s['requests']:,} requests"
-                f" ({_f(s['calls_per_request'], 5)}/request, one refresh per"
-                f" {s['cache_seconds']:g} s cache period)"
+                f" ({_f(s['calls_per_request'], 5)}/request: the pool's state cache refresh,"
+                f" one per {s['cache_seconds']:g} s)"
                 for s in store
             ),
             steady,
@@ -179,9 +173,21 @@ def _pct(value: float | None) -> float | None:
 # --- sections --------------------------------------------------------------------------------
 
 
-def latency_table(r: Results, scenario_ids: list[str]) -> str:
-    header = ["Scenario", "Target", "p50 ms", "p95 ms", "p99 ms", "added p50", "added p95",
-              "added p99", "× DIRECT p50", "added ÷ FLOOR's", "req/s", "CPU µs/req"]  # fmt: skip
+def latency_table(r: Results, scenario_ids: Sequence[str]) -> str:
+    header = [
+        "Scenario",
+        "Target",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "added p50",
+        "added p95",
+        "added p99",
+        "× DIRECT p50",
+        "added ÷ FLOOR's",
+        "req/s",
+        "CPU µs/req",
+    ]
     rows: list[Row] = []
     for sid in scenario_ids:
         for name in r.present(sid):
@@ -208,9 +214,20 @@ def latency_table(r: Results, scenario_ids: list[str]) -> str:
 
 
 def throughput_table(r: Results) -> str:
-    header = ["Target", "c16 req/s", "c64 req/s", "c64 ÷ c16", "% of FLOOR c16", "% of FLOOR c64",
-              "× LiteLLM c16", "× LiteLLM c64", "CPU µs/req c16", "upstream µs/req",
-              "p50 ms c16", "p99 ms c64"]  # fmt: skip
+    header = [
+        "Target",
+        "c16 req/s",
+        "c64 req/s",
+        "c64 ÷ c16",
+        "% of FLOOR c16",
+        "% of FLOOR c64",
+        "× LiteLLM c16",
+        "× LiteLLM c64",
+        "CPU µs/req c16",
+        "upstream µs/req",
+        "p50 ms c16",
+        "p99 ms c64",
+    ]
     rows: list[Row] = []
     names = r.present("tput-c16")
     for name in names:
@@ -235,9 +252,19 @@ def throughput_table(r: Results) -> str:
 
 
 def stream_table(r: Results, sid: str) -> str:
-    header = ["Target", "TTFB p50 ms", "TTFB added p50", "TTFB added p99", "gap p50 ms",
-              "gap added p50", "gap added p99", "events", "bursts", "total p50 ms",
-              "total added p50"]  # fmt: skip
+    header = [
+        "Target",
+        "TTFB p50 ms",
+        "TTFB added p50",
+        "TTFB added p99",
+        "gap p50 ms",
+        "gap added p50",
+        "gap added p99",
+        "events",
+        "bursts",
+        "total p50 ms",
+        "total added p50",
+    ]
     rows: list[Row] = []
     for name in r.present(sid):
         direct = name == "DIRECT"
@@ -278,9 +305,14 @@ def memory_table(r: Results) -> str:
                 ", ".join(_f(v, 0) for v in spawn.get(name, [])),
             ]
         )
-    header = ["Target", "peak RSS MB (under load)", "RSS after first answer MB",
-              "spawn → /health 200 ms", "spawn → first chat 200 ms",
-              "spawn → ready in the phases ms"]  # fmt: skip
+    header = [
+        "Target",
+        "peak RSS MB (under load)",
+        "RSS after first answer MB",
+        "spawn → /health 200 ms",
+        "spawn → first chat 200 ms",
+        "spawn → ready in the phases ms",
+    ]
     return _table(header, rows)
 
 
@@ -333,7 +365,7 @@ def counts_section(r: Results) -> str:
             "store calls",
             "per request",
             "state cache period",
-        ],  # fmt: skip
+        ],
         rows,
     )
     secrets = counts.get("secrets", {})
@@ -403,9 +435,9 @@ def method_section(r: Results) -> str:
   (`os.sched_setaffinity`, inherited by the children; `taskset` for py-spy). The upstream is the
   same for every target, so what it costs cancels out of the *added* figures.
 - **Load client.** `bench/loadgen.py`: raw HTTP/1.1 on asyncio + uvloop, prebuilt request bytes,
-  httptools' C parser, keep-alive, no pipelining, closed loop (each connection sends its next request
-  when the answer is complete). It measured **{_f(client, 1)} µs of CPU per request** (median over
-  the PROXY/FLOOR runs), against the targets' figures in the tables.
+  httptools' C parser, keep-alive, no pipelining, closed loop (each connection sends its next
+  request when the answer is complete). It measured **{_f(client, 1)} µs of CPU per request**
+  (median over the PROXY/FLOOR runs), against the targets' figures in the tables.
 - **Upstreams.** `fake`: the project's faithful fake Gemini (`gemini_proxy.fake_gemini`, full
   request validation), latency set per scenario through its control API (0 ms, or 50 ms; the
   streamed scenarios add {r.scenarios.get("stream", {}).get("chunk_delay_ms", 5):g} ms between
@@ -437,6 +469,12 @@ def write(data: dict[str, Any], out: Path) -> None:
     load_before, load_after = data.get("load_before", [0, 0, 0]), data.get("load_after", [0, 0, 0])
     chart = draw_chart(r, out / "results.png")
     foreign = data.get("foreign_cores") or {}
+    chart_line = (
+        "![latency and throughput per target](results.png)"
+        if chart
+        else "Not drawn: matplotlib is missing (pip install -e '.[bench]')."
+    )
+    stream_delay = r.scenarios.get("stream", {}).get("chunk_delay_ms", 0)
     skipped = data.get("skipped", {})
     skipped_lines = (
         "\n".join(
@@ -449,7 +487,8 @@ def write(data: dict[str, Any], out: Path) -> None:
     peers_note = (
         ""
         if data.get("peers")
-        else "\nLiteLLM was not part of this run; `make bench-peers` adds it (same run, same fake).\n"
+        else "\nLiteLLM was not part of this run; `make bench-peers` adds it (same run, same"
+        " fake).\n"
     )
     fake_ids = [s for s in ("c1", "c16", "c64") if s in r.medians]
     text = f"""\
@@ -472,10 +511,10 @@ Measured for PROXY-mem / PROXY-sqlite; medians of this run.
 Load average (1/5/15 min) before the run: {" / ".join(f"{v:.2f}" for v in load_before)}; after:
 {" / ".join(f"{v:.2f}" for v in load_after)} (the harness's own processes count in it).
 CPU used by other work on the machine during the measured windows (all cores' busy time from
-/proc/stat minus the harness, target and upstream): median {_f(foreign.get("median"), 2)} cores, worst
-{_f(foreign.get("max"), 2)} cores; {data.get("retries", 0)} window(s) re-measured because it
-exceeded 0.25 cores (full mode keeps the quieter of the two). The interleaving spreads what is
-left over all targets alike.
+/proc/stat minus the harness, target and upstream): median {_f(foreign.get("median"), 2)}
+cores, worst {_f(foreign.get("max"), 2)} cores; {data.get("retries", 0)} window(s) re-measured
+because it exceeded 0.25 cores (full mode keeps the quieter of the two). The interleaving spreads
+what is left over all targets alike.
 
 ## Method
 
@@ -489,7 +528,7 @@ left over all targets alike.
 
 {throughput_table(r) if "tput-c16" in r.medians else "Not measured."}
 
-## Streaming (fake upstream, {r.scenarios.get("stream", {}).get("chunk_delay_ms", 0):g} ms between events)
+## Streaming (fake upstream, {stream_delay:g} ms between events)
 
 *TTFB*: send → first body byte. *gap*: time between successive SSE events as they arrive (an
 upstream event a gateway holds back shows as a longer gap and fewer *bursts*, the distinct arrival
@@ -527,7 +566,7 @@ this table improves, and recorded here.
 
 ## Chart
 
-{f"![latency and throughput per target](results.png)" if chart else "Not drawn: matplotlib is missing (pip install -e '.[bench]')."}
+{chart_line}
 """
     (out / "RESULTS.md").write_text(text, encoding="utf-8")
 

@@ -76,10 +76,26 @@ class Mode:
     profile_s: float
 
 
-QUICK = Mode("quick", rounds=1, window_s=1.0, warmup_s=0.25, slow_window_s=1.5, cold_reps=2,
-             count_seconds=2.2, profile_s=3)  # fmt: skip
-FULL = Mode("full", rounds=3, window_s=2.0, warmup_s=0.3, slow_window_s=3.0, cold_reps=5,
-            count_seconds=3.0, profile_s=6)  # fmt: skip
+QUICK = Mode(
+    "quick",
+    rounds=1,
+    window_s=1.0,
+    warmup_s=0.25,
+    slow_window_s=1.5,
+    cold_reps=2,
+    count_seconds=2.2,
+    profile_s=3,
+)
+FULL = Mode(
+    "full",
+    rounds=3,
+    window_s=2.0,
+    warmup_s=0.3,
+    slow_window_s=3.0,
+    cold_reps=5,
+    count_seconds=3.0,
+    profile_s=6,
+)
 
 STREAM_CHUNK_MS = 5.0
 FOREIGN_RETRY_CORES = 0.25
@@ -114,7 +130,7 @@ def scenarios(mode: Mode) -> list[Scenario]:
             latency_ms=50,
             window_s=slow,
             full_only=True,
-        ),  # fmt: skip
+        ),
         Scenario(
             "slow-c64",
             "fake",
@@ -124,7 +140,7 @@ def scenarios(mode: Mode) -> list[Scenario]:
             latency_ms=50,
             window_s=slow,
             full_only=True,
-        ),  # fmt: skip
+        ),
         Scenario(
             "slow-stream",
             "fake",
@@ -135,7 +151,7 @@ def scenarios(mode: Mode) -> list[Scenario]:
             chunk_delay_ms=STREAM_CHUNK_MS,
             window_s=slow,
             full_only=True,
-        ),  # fmt: skip
+        ),
         Scenario("tput-c16", "replay", small, 16, "throughput, c16, replay upstream", window_s=w),
         Scenario("tput-c64", "replay", small, 64, "throughput, c64, replay upstream", window_s=w),
         Scenario(
@@ -146,7 +162,7 @@ def scenarios(mode: Mode) -> list[Scenario]:
             "non-streamed, c1, replay upstream",
             window_s=w,
             full_only=True,
-        ),  # fmt: skip
+        ),
     ]
     return [s for s in found if mode.name == "full" or not s.full_only]
 
@@ -349,22 +365,34 @@ def machine() -> dict[str, Any]:
     if litellm_available():
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             done = subprocess.run(  # noqa: S603
-                [str(LITELLM_VENV / "bin" / "python"), "-c",
-                 "import importlib.metadata as m; print(m.version('litellm'))"],
-                capture_output=True, text=True, timeout=30, check=False,
-            )  # fmt: skip
+                [
+                    str(LITELLM_VENV / "bin" / "python"),
+                    "-c",
+                    "import importlib.metadata as m; print(m.version('litellm'))",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
             versions["litellm"] = done.stdout.strip()
     commit = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         repo = HERE.parent
         commit = subprocess.run(  # noqa: S603
             ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True, text=True, timeout=10, check=False,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
         dirty = subprocess.run(  # noqa: S603
             ["git", "-C", str(repo), "status", "--porcelain", "--", "layers"],  # noqa: S607
-            capture_output=True, text=True, timeout=10, check=False,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
         if dirty:
             commit += " (package has uncommitted changes)"
     return {
@@ -379,7 +407,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def record_answers(upstream: Upstream, path: Path) -> None:
+async def record_answers(upstream: Upstream) -> str:
     """What the fake answers to the small case, for the replay server to serve."""
     small, stream = payloads.small(), payloads.small(stream=True)
     headers = {"x-goog-api-key": AI_STUDIO_KEYS[0]}
@@ -397,14 +425,8 @@ async def record_answers(upstream: Upstream, path: Path) -> None:
     if status != 200 or status2 != 200:
         raise RuntimeError("the fake did not answer the small case")
     pieces = [p for p in events.replace(b"\r\n", b"\n").split(b"\n\n") if p.strip()]
-    path.write_text(
-        json.dumps(
-            {
-                "generate": generate.decode(),
-                "stream_events": [p.decode() + "\r\n\r\n" for p in pieces],
-            }
-        ),
-        encoding="utf-8",
+    return json.dumps(
+        {"generate": generate.decode(), "stream_events": [p.decode() + "\r\n\r\n" for p in pieces]}
     )
 
 
@@ -437,7 +459,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         phase = [s for s in plan if s.phase == "fake"]
         await harness.start_all(fake)
         answers = out / "replay-answers.json"
-        await record_answers(fake, answers)
+        answers.write_text(await record_answers(fake), encoding="utf-8")
         await harness.check(phase, fake)
         await harness.run_phase(phase, fake)
         harness.stop_all()
@@ -464,10 +486,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         results["imports"] = coldstart.import_times(fake, server_core, out, mode.cold_reps)
         harness.say("state-store and Secrets Manager counts")
         counts = out / "counts.json"
-        subprocess.run(  # noqa: S603
-            [PYTHON, "-m", "bench.inprocess", "--seconds", str(mode.count_seconds), "--out", str(counts)],
-            cwd=HERE.parent, check=True, timeout=120,
-        )  # fmt: skip
+        counter = await asyncio.create_subprocess_exec(
+            PYTHON,
+            "-m",
+            "bench.inprocess",
+            "--seconds",
+            str(mode.count_seconds),
+            "--out",
+            str(counts),
+            cwd=HERE.parent,
+        )
+        if await asyncio.wait_for(counter.wait(), 180) != 0:
+            raise RuntimeError("bench.inprocess failed")
         results["counts"] = json.loads(counts.read_text(encoding="utf-8"))
     finally:
         harness.stop_all()

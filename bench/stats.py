@@ -1,5 +1,6 @@
 """Summaries of one measured window, and medians across the rounds of a run."""
 
+import itertools
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -40,7 +41,7 @@ def latency_summary(result: LoadResult) -> Summary:
 
 def _gaps_ms(sample: Sample) -> list[float]:
     times = sample.events_ns
-    return [(b - a) / 1e6 for a, b in zip(times, times[1:], strict=False)]
+    return [(b - a) / 1e6 for a, b in itertools.pairwise(times)]
 
 
 def stream_summary(result: LoadResult) -> Summary:

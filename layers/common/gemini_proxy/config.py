@@ -42,6 +42,8 @@ class UpstreamConfig(_Section):
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     # Between two bytes of an answer: thinking models can be silent for a long while.
     read_timeout_seconds: float = Field(default=300.0, gt=0)
+    # The most one upstream call may take, a whole streamed answer included (Lambda: 900 s).
+    request_deadline_seconds: float = Field(default=900.0, gt=0)
     # Credentials tried for one request, and the time allowed for trying them.
     max_attempts: int = Field(default=3, ge=1)
     failover_deadline_seconds: float = Field(default=60.0, gt=0)

@@ -45,7 +45,9 @@ class Services:
         store: StateStore | None = None,
     ) -> "Services":
         http = HttpClient(
-            config.upstream.connect_timeout_seconds, config.upstream.read_timeout_seconds
+            config.upstream.connect_timeout_seconds,
+            config.upstream.read_timeout_seconds,
+            config.upstream.request_deadline_seconds,
         )
         store = store or create_store(config.state)
         upstream = UpstreamRouter(

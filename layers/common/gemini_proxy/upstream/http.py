@@ -19,9 +19,12 @@ _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
 
 class HttpClient:
-    def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+    def __init__(
+        self, connect_timeout: float, read_timeout: float, total_timeout: float | None = None
+    ) -> None:
+        # total bounds a whole call, a streamed answer included; read bounds each silence.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+            total=total_timeout, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._session: aiohttp.ClientSession | None = None
 
