@@ -117,6 +117,7 @@ def parse_importtime(report: str, baseline: str = "", top: int = 12) -> dict[str
     started_with = {name for name, _, _, _ in _importtime_rows(baseline)}
     top_level: dict[str, int] = {}
     per_package: dict[str, int] = {}
+    per_module: dict[str, int] = {}
     for module, self_us, cumulative_us, depth in _importtime_rows(report):
         if module in started_with:
             continue
@@ -124,10 +125,14 @@ def parse_importtime(report: str, baseline: str = "", top: int = 12) -> dict[str
             top_level[module] = cumulative_us
         package = module.split(".")[0]
         per_package[package] = per_package.get(package, 0) + self_us
+        per_module[module] = self_us
     heaviest = sorted(per_package.items(), key=lambda kv: -kv[1])[:top]
     return {
         "total_ms": round(sum(top_level.values()) / 1000, 1),
         "packages_self_ms": [(k, round(v / 1000, 1)) for k, v in heaviest],
+        "modules_self_ms": [
+            (k, round(v / 1000, 1)) for k, v in sorted(per_module.items(), key=lambda kv: -kv[1])
+        ][:top],
     }
 
 

@@ -51,10 +51,11 @@ class LoadResult:
     errors: int  # connection failures and non-2xx answers
     first_error: str = ""
     answered: int = 0  # every answer, warm-up included (for CPU per request)
+    completed: int = 0  # good answers completed inside the window
 
     @property
     def rps(self) -> float:
-        return len(self.samples) / self.wall_s if self.wall_s else 0.0
+        return self.completed / self.wall_s if self.wall_s else 0.0
 
 
 class _Connection(asyncio.Protocol):
@@ -136,6 +137,10 @@ class _Connection(asyncio.Protocol):
 
     def _send(self) -> None:
         assert self.transport is not None
+        if _now() >= self.run.measure_until:
+            self.run.running = False
+            self._close()
+            return
         self.sent_at = _now()
         self.transport.write(self.run.request)
 
@@ -163,19 +168,23 @@ class _Run:
         self.first_error = ""
         self.running = True
         self.answered = 0
+        self.completed = 0  # answers completed inside the window
         self.last: Sample | None = None
 
     def record(self, sample: Sample, sent: int) -> None:
+        """Latency: every request sent inside the window, however long it takes to answer
+        (no survivor bias against slow answers). Throughput: answers completed inside it."""
         self.last = sample
         self.answered += 1
         if self.limit is not None and self.answered >= self.limit:
             self.running = False
-        if sent < self.measure_from:
-            return  # warm-up
-        if sent + sample.total_ns > self.measure_until:
-            self.running = False
-            return
-        if not 200 <= sample.status < 300:
+        ok = 200 <= sample.status < 300
+        done = sent + sample.total_ns
+        if ok and self.measure_from <= done < self.measure_until:
+            self.completed += 1
+        if sent < self.measure_from or sent >= self.measure_until:
+            return  # warm-up, or sent after the window closed
+        if not ok:
             self.fail(f"HTTP {sample.status}")
             return
         self.samples.append(sample)
@@ -194,8 +203,12 @@ async def run_load(
     duration_s: float,
     warmup_s: float = 0.3,
     streaming: bool = False,
+    drain_s: float = 10.0,
 ) -> LoadResult:
-    """Drive `concurrency` connections for `warmup_s + duration_s`; measure the last part."""
+    """Drive `concurrency` connections for `warmup_s + duration_s`; measure the last part.
+
+    No request is sent after the window; those in flight when it closes are awaited (up to
+    `drain_s`) so that their latency counts."""
     loop = asyncio.get_running_loop()
     start = _now()
     measure_from = start + int(warmup_s * 1e9)
@@ -213,7 +226,7 @@ async def run_load(
                 continue
             try:
                 await asyncio.wait_for(
-                    protocol.closed, timeout=max(0.05, (measure_until - _now()) / 1e9 + 5)
+                    protocol.closed, timeout=max(0.05, (measure_until - _now()) / 1e9 + drain_s)
                 )
             except TimeoutError:
                 protocol._close()
@@ -228,7 +241,9 @@ async def run_load(
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     stop.cancel()
     wall = (min(_now(), measure_until) - measure_from) / 1e9
-    return LoadResult(run.samples, max(wall, 1e-9), run.errors, run.first_error, run.answered)
+    return LoadResult(
+        run.samples, max(wall, 1e-9), run.errors, run.first_error, run.answered, run.completed
+    )
 
 
 async def one_request(host: str, port: int, request: bytes, wait_s: float = 10.0) -> Sample | None:

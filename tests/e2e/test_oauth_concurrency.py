@@ -131,7 +131,11 @@ def run_four(tmp_path: Path, fake: FakeGemini, state: dict[str, Any], env: dict[
     try:
         wait_healthy(urls, processes)
         statuses, slowest = fire_together(urls)
-        assert statuses == [200] * PROCESSES
+        if statuses != [200] * PROCESSES:
+            for process in processes:
+                process.terminate()
+            logs = b"".join(p.communicate(timeout=15)[1] for p in processes)
+            raise AssertionError(f"{statuses}: {logs.decode(errors='replace')[-3000:]}")
         # The witness: Google saw one refresh and one onboarding for the account.
         assert refreshes(fake) == {fingerprint(ACCOUNT): 1}
         by_kind = control(fake, "GET", "stats")["by_kind"]

@@ -171,6 +171,11 @@ class Orchestrator:
                 if not exc.failure.retry_elsewhere:
                     break
                 continue
+            except ProxyError:
+                raise  # the client's own error (a blocked prompt...): no other key helps
+            except Exception:
+                await self._failed(credential, model, _internal_failure(), failures)
+                continue
             finally:
                 self.pool.release(credential)
             await self.pool.record_success(credential, model)
@@ -198,6 +203,13 @@ class Orchestrator:
                 if not exc.failure.retry_elsewhere:
                     break
                 continue
+            except ProxyError:
+                await exit_stack.aclose()
+                raise
+            except Exception:
+                await exit_stack.aclose()
+                await self._failed(credential, model, _internal_failure(), failures)
+                continue
             except BaseException:
                 await exit_stack.aclose()
                 raise
@@ -222,6 +234,13 @@ class Orchestrator:
         if not failures:
             return _all_benched(self.pool.retry_after(model) or 1.0)
         return client_error(failures, self.pool.retry_after(model))
+
+
+def _internal_failure() -> Failure:
+    """A bug or a broken dependency during one attempt: logged in full, then failed over,
+    so one bad path costs an attempt rather than the client's request."""
+    logger.exception("unexpected error during an upstream attempt")
+    return Failure(FailureKind.UNKNOWN, 0, "the proxy hit an internal error on this attempt")
 
 
 async def _first_chunks(

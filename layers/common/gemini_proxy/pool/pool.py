@@ -97,7 +97,14 @@ class CredentialPool:
             if self._cache_valid():
                 return
             marker = change_marker(self._store)
-            records = await self._store.query(NAMESPACE)
+            try:
+                records = await self._store.query(NAMESPACE)
+            except Exception:
+                # The store is down or locked: go on with what this process knows, and
+                # try again after a cache period rather than on every request.
+                logger.exception("could not read the pool state; using the cached copy")
+                self._loaded_at = time.monotonic()
+                return
             self._entries = {r.key: (Entry.from_data(r.data), r.version) for r in records}
             self._loaded_at = time.monotonic()
             self._loaded_marker = marker
@@ -285,7 +292,16 @@ class CredentialPool:
         # One transition per record at a time in this process: concurrent failures of one
         # credential then queue here instead of racing each other through the store.
         async with self._locks[record_key]:
-            return await self._write(record_key, change)
+            try:
+                return await self._write(record_key, change)
+            except Exception:
+                # Not shared, but not lost for this process: apply it to the local copy.
+                logger.exception("could not record a credential transition; kept locally")
+                current, version = self._entries.get(record_key, (Entry(), 0))
+                new = change(current)
+                if new is not None:
+                    self._entries[record_key] = (new, version)
+                return new
 
     async def _write(
         self, record_key: str, change: Callable[[Entry], Entry | None]
