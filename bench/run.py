@@ -335,7 +335,13 @@ class Harness:
             profile.record(proxy.proc.pid, seconds, raw, self.client_core)
         )
         load = await run_load(
-            HOST, proxy.port, proxy.request(case), concurrency, seconds + 0.5, warmup_s=0.2
+            HOST,
+            proxy.port,
+            proxy.request(case),
+            concurrency,
+            seconds + 0.5,
+            warmup_s=0.2,
+            streaming=case.stream,
         )
         error = await recorder
         if error is not None:
@@ -482,6 +488,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await harness.run_phase(phase, replay)
         profiles = [await harness.profile_proxy(replay, payloads.small(), 16)]
         if mode.name == "full":
+            profiles.append(await harness.profile_proxy(replay, payloads.small(stream=True), 16))
             profiles.append(await harness.profile_proxy(replay, payloads.large_prompt(), 1))
         results["profiles"] = profiles
         harness.stop_all()

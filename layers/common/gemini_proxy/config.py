@@ -86,6 +86,11 @@ class ServerConfig(_Section):
     cors_origins: list[str] = Field(default_factory=list)
 
 
+class MetricsConfig(_Section):
+    # GET /metrics in Prometheus text format (client key required when keys are set).
+    enabled: bool = False
+
+
 class LimitsConfig(_Section):
     """Optional abuse limits per client key (or client address without keys); 0 turns off."""
 
@@ -156,6 +161,7 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     media: MediaConfig = MediaConfig()
     limits: LimitsConfig = LimitsConfig()
+    metrics: MetricsConfig = MetricsConfig()
     reasoning: ReasoningConfig = ReasoningConfig()
     # Listed by GET /v1/models beside what Gemini's own list says; other ids still pass through.
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))

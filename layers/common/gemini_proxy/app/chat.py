@@ -16,6 +16,7 @@ from gemini_proxy.app.sse import DONE, error_event, event
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.errors import ProxyError
 from gemini_proxy.logs import logger
+from gemini_proxy.metrics import metrics
 from gemini_proxy.openai.models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from gemini_proxy.openai.translate_request import Translated, media_urls, to_gemini
 from gemini_proxy.openai.translate_response import (
@@ -40,6 +41,7 @@ async def chat_completions(request: Request) -> Response:
         chat = parse_body(ChatCompletionRequest, body)
         log.update(model=chat.model, stream=bool(chat.stream))
         model = services.catalog.resolve(chat.model)
+        log["available"] = services.orchestrator.pool.available_counts([model])[model]
         translated = await _translate(services, chat, model, log)
         options = AnswerOptions(
             tool_names=translated.tool_names,
@@ -173,3 +175,4 @@ def log_request(log: dict[str, Any], status: int, started: float, error: str | N
     if error:
         log["error"] = error
     logger.info("request", extra=log)
+    metrics.request(log)

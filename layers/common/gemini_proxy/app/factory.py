@@ -46,6 +46,7 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/admin/credentials", admin.credentials, methods=["GET"]),
+            Route("/metrics", admin.prometheus, methods=["GET"]),
             Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/models/{model:path}", get_model, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from gemini_proxy.credentials.models import Credential, CredentialKind
 from gemini_proxy.logs import logger
+from gemini_proxy.metrics import metrics
 from gemini_proxy.pool import health
 from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Entry, Rules, Status
 from gemini_proxy.state.base import StateStore, change_marker
@@ -174,6 +175,11 @@ class CredentialPool:
         whole = self.entry(credential, ANY_MODEL)
         return whole.status is Status.INVALID and whole.recheck_after <= now
 
+    def available_counts(self, models: list[str]) -> dict[str, int]:
+        """Credentials usable now per model, from the cached state (no store call)."""
+        now = self._clock()
+        return {m: sum(1 for c in self.credentials if self._usable(c, m, now)) for m in models}
+
     def retry_after(self, model: str) -> float | None:
         """Seconds until the first benched credential for `model` recovers (None: none will)."""
         return self._earliest_recovery(model, self._clock())
@@ -259,6 +265,8 @@ class CredentialPool:
         )
         if changed is not None and changed.status is Status.INVALID:
             self._proven.discard(credential.fingerprint)
+        if changed is not None and changed.status is not Status.AVAILABLE:
+            metrics.bench(failure.kind.value)
         if changed is not None:
             logger.warning(
                 "credential state changed",
