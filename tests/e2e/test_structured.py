@@ -138,3 +138,70 @@ def test_citations_index_the_content_after_a_think_block(
     for note in annotations:
         cited = note["url_citation"]
         assert content[cited["start_index"] : cited["end_index"]] == "Echo: Previsão para amanhã?"
+
+
+SCHEMA_REFUSAL = {
+    "type": "raw",
+    "status": 400,
+    "body": {
+        "error": {
+            "code": 400,
+            "message": 'Invalid JSON payload received. Unknown name "response_json_schema" at '
+            "'generation_config': Cannot find field.",
+            "status": "INVALID_ARGUMENT",
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_schema_falls_back_to_a_sanitised_response_schema(
+    start_proxy: ProxyFactory, fake: FakeGemini, stream: bool
+) -> None:
+    proxy = start_proxy(keys=["fallback-schema-key"])
+    client = OpenAI(base_url=f"{proxy.url}/v1", api_key="x", max_retries=0)
+    fake.fault(SCHEMA_REFUSAL, times=1)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    }
+    response_format = {"type": "json_schema", "json_schema": {"name": "c", "schema": schema}}
+    messages = [{"role": "user", "content": "Lisbon"}]
+    if stream:
+        chunks = list(
+            client.chat.completions.create(
+                model="gemini-2.5-flash",
+                messages=messages,
+                stream=True,
+                response_format=response_format,  # type: ignore[arg-type]
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = (
+            client.chat.completions.create(
+                model="gemini-2.5-flash",
+                messages=messages,
+                response_format=response_format,  # type: ignore[arg-type]
+            )
+            .choices[0]
+            .message.content
+            or ""
+        )
+    assert "city" in json.loads(text)
+    sent = [
+        r["body"]["generationConfig"]
+        for r in fake.requests()
+        if r["kind"] in ("generate", "stream")
+    ]
+    assert len(sent) == 2
+    assert "responseJsonSchema" in sent[0] and "responseSchema" not in sent[0]
+    assert "responseJsonSchema" not in sent[1]
+    assert sent[1]["responseSchema"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    }

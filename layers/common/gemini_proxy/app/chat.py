@@ -3,6 +3,7 @@
 import secrets
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -18,15 +19,20 @@ from gemini_proxy.errors import ProxyError
 from gemini_proxy.logs import logger
 from gemini_proxy.metrics import metrics
 from gemini_proxy.openai.models import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
-from gemini_proxy.openai.translate_request import Translated, media_urls, to_gemini
+from gemini_proxy.openai.translate_request import (
+    Translated,
+    media_urls,
+    refuses_json_schema,
+    to_gemini,
+)
 from gemini_proxy.openai.translate_response import (
     AnswerOptions,
     StreamTranslator,
     to_chat_completion,
 )
 from gemini_proxy.pool.orchestrator import OpenStream, client_error
-from gemini_proxy.upstream.classify import UpstreamError
-from gemini_proxy.upstream.wire import Blob
+from gemini_proxy.upstream.classify import FailureKind, UpstreamError
+from gemini_proxy.upstream.wire import Blob, GenerateContentResponse
 
 STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -93,7 +99,12 @@ async def _complete(
     completion_id, created = _ids()
 
     async def complete(credential: Credential) -> ChatCompletion:
-        answer = await services.upstream.generate(credential, model, translated.request)
+        try:
+            answer = await services.upstream.generate(credential, model, translated.request)
+        except UpstreamError as exc:
+            if not _use_fallback(translated, exc) or translated.fallback is None:
+                raise
+            answer = await services.upstream.generate(credential, model, translated.fallback)
         return to_chat_completion(answer, chat.model, completion_id, created, options)
 
     served = await services.orchestrator.run(model, complete)
@@ -119,7 +130,7 @@ async def _stream(
     include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
     opened = await services.orchestrator.stream(
         model,
-        lambda credential: services.upstream.stream(credential, model, translated.request),
+        lambda credential: _open_stream(services, credential, model, translated),
         lambda: StreamTranslator(chat.model, completion_id, created, include_usage, options),
     )
     log.update(
@@ -132,6 +143,34 @@ async def _stream(
         media_type="text/event-stream",
         headers={**STREAM_HEADERS, **_served_headers(log)},
     )
+
+
+def _use_fallback(translated: Translated, error: UpstreamError) -> bool:
+    failure = error.failure
+    return (
+        translated.fallback is not None
+        and failure.kind is FailureKind.CLIENT_ERROR
+        and refuses_json_schema(failure.message)
+    )
+
+
+@asynccontextmanager
+async def _open_stream(
+    services: Services, credential: Credential, model: str, translated: Translated
+) -> AsyncIterator[AsyncIterator[GenerateContentResponse]]:
+    """The upstream stream; once more with the sanitised schema if the model wants that."""
+    entered = False
+    try:
+        async with services.upstream.stream(credential, model, translated.request) as events:
+            entered = True
+            yield events
+            return
+    except UpstreamError as exc:
+        # Only a refusal of the request itself, before any event, may be retried this way.
+        if entered or not _use_fallback(translated, exc) or translated.fallback is None:
+            raise
+    async with services.upstream.stream(credential, model, translated.fallback) as events:
+        yield events
 
 
 async def _sse(

@@ -72,6 +72,7 @@ class GenerationConfig(WireModel):
     seed: int | None = None
     response_mime_type: str | None = None
     response_json_schema: dict[str, Any] | None = None
+    response_schema: dict[str, Any] | None = None
     thinking_config: ThinkingConfig | None = None
 
 
