@@ -67,6 +67,8 @@ class CredentialPool:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._entries: dict[str, tuple[Entry, int]] = {}  # key -> (entry, version)
+        self._generation = 0  # bumped on every change of _entries
+        self._views: dict[str, tuple[int, float, list[list[Credential]], list[Credential]]] = {}
         self._loaded_at: float | None = None
         self._loaded_marker: object | None = None
         self._load_lock = asyncio.Lock()
@@ -107,6 +109,7 @@ class CredentialPool:
                 self._loaded_at = time.monotonic()
                 return
             self._entries = {r.key: (Entry.from_data(r.data), r.version) for r in records}
+            self._generation += 1
             self._loaded_at = time.monotonic()
             self._loaded_marker = marker
 
@@ -155,17 +158,38 @@ class CredentialPool:
         def wanted(credential: Credential) -> bool:
             return kinds is None or credential.kind in kinds
 
+        tiers, due = self._view(model, now)
         candidates: list[Credential] = []
-        for index, tier in enumerate(self._tiers(model)):
-            tier = sorted(tier, key=lambda c: self._troubled_now(c, model, now))
-            candidates += [
-                c
-                for c in self._rotate(model, tier, index)
-                if wanted(c) and self._usable(c, model, now)
-            ]
-        probes = [c for c in self.credentials if wanted(c) and self._due_for_recheck(c, now)]
+        for index, tier in enumerate(tiers):
+            usable = tier if kinds is None else [c for c in tier if wanted(c)]
+            rotated = self._rotate(model, usable, index)
+            if self._troubled:
+                # Stable: the rotation stays fair among the untroubled.
+                rotated.sort(key=lambda c: self._troubled_now(c, model, now))
+            candidates += rotated
+        probes = due if kinds is None else [c for c in due if wanted(c)]
         retry_after = None if candidates else self._earliest_recovery(model, now, wanted)
         return Selection(candidates, probes, retry_after)
+
+    def _view(self, model: str, now: float) -> tuple[list[list[Credential]], list[Credential]]:
+        """Usable credentials per tier and the probes due, computed once per state change.
+
+        The steady path then only rotates a ready list: the answer can change only when the
+        state does (a load or a write) or when a bench or a recheck time passes.
+        """
+        cached = self._views.get(model)
+        if cached is not None and cached[0] == self._generation and now < cached[1]:
+            return cached[2], cached[3]
+        tiers = [[c for c in tier if self._usable(c, model, now)] for tier in self._tiers(model)]
+        due = [c for c in self.credentials if self._due_for_recheck(c, now)]
+        horizon = float("inf")
+        for credential in self.credentials:
+            for entry in (self.entry(credential, ANY_MODEL), self.entry(credential, model)):
+                for moment in (entry.cooldown_until, entry.recheck_after):
+                    if now < moment < horizon:
+                        horizon = moment
+        self._views[model] = (self._generation, horizon, tiers, due)
+        return tiers, due
 
     def _troubled_now(self, credential: Credential, model: str, now: float) -> bool:
         until = self._troubled.get((credential.fingerprint, model))
@@ -178,7 +202,7 @@ class CredentialPool:
     def available_counts(self, models: list[str]) -> dict[str, int]:
         """Credentials usable now per model, from the cached state (no store call)."""
         now = self._clock()
-        return {m: sum(1 for c in self.credentials if self._usable(c, m, now)) for m in models}
+        return {m: sum(len(tier) for tier in self._view(m, now)[0]) for m in models}
 
     def retry_after(self, model: str) -> float | None:
         """Seconds until the first benched credential for `model` recovers (None: none will)."""
@@ -309,6 +333,7 @@ class CredentialPool:
                 new = change(current)
                 if new is not None:
                     self._entries[record_key] = (new, version)
+                    self._generation += 1
                 return new
 
     async def _write(
@@ -327,6 +352,7 @@ class CredentialPool:
             )
             if stored is not None:
                 self._entries[record_key] = (new, stored.version)
+                self._generation += 1
                 return new
             # Someone else wrote first: start again from what they wrote.
             latest = await self._store.get(NAMESPACE, record_key)
@@ -334,6 +360,7 @@ class CredentialPool:
                 (Entry.from_data(latest.data), latest.version) if latest else (Entry(), 0)
             )
             self._entries[record_key] = (current, version)
+            self._generation += 1
         logger.warning("gave up recording a credential transition", extra={"key": record_key})
         return None
 
