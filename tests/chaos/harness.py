@@ -8,8 +8,6 @@ report (`make chaos`); tests/chaos/test_chaos.py runs a short version inside `ma
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +24,8 @@ from gemini_proxy.fake_gemini import FakeSettings
 from gemini_proxy.fake_gemini.app import create_app as create_fake_app
 from tests.support.fake import FakeGemini
 from tests.support.http import call
-from tests.support.servers import ServerThread, free_port
+from tests.support.processes import start_serve, wait_healthy
+from tests.support.servers import ServerThread
 
 KEYS = [f"AIzaCHAOS-key-{n:02d}" for n in range(8)]
 ACCOUNTS = [f"1//chaos-refresh-{n}" for n in range(2)]
@@ -109,43 +108,15 @@ def _write_inputs(folder: Path, fake_url: str) -> tuple[Path, Path]:
 
 
 def _start_proxies(count: int, creds: Path, config: Path, folder: Path) -> list[tuple[str, Any]]:
-    started = []
     env = {k: v for k, v in os.environ.items() if k != "GEMINI_PROXY_API_KEYS"}
+    started = []
     for n in range(count):
-        port = free_port()
         log = open(folder / f"proxy-{n}.log", "wb")  # noqa: SIM115 (closed by the caller)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gemini_proxy.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--config",
-                str(config),
-                "--creds-dir",
-                str(creds),
-            ],
-            cwd=folder,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append((f"http://127.0.0.1:{port}", (process, log)))
+        args = ["--config", str(config), "--creds-dir", str(creds)]
+        url, process = start_serve(args, folder, env, output=log)
+        started.append((url, (process, log)))
     for url, (process, _) in started:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"proxy at {url} exited at start")
-            try:
-                if call("GET", url + "/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"proxy at {url} did not start")
-            time.sleep(0.1)
+        wait_healthy(url, process)
     return started
 
 

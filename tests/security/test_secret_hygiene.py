@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from openai import OpenAI
@@ -20,7 +19,8 @@ from gemini_proxy.fake_gemini import FakeSettings
 from gemini_proxy.fake_gemini.app import create_app as create_fake_app
 from tests.support.fake import FakeGemini
 from tests.support.http import call, post_json
-from tests.support.servers import ServerThread, free_port
+from tests.support.processes import start_serve, wait_healthy
+from tests.support.servers import ServerThread
 
 GOOD_KEY = "AIzaHYGIENEgoodKEY0123456789abcdefghij"
 DEAD_KEY = "AIzaHYGIENEdeadKEY0123456789abcdefghij"
@@ -54,38 +54,12 @@ def test_no_secret_appears_anywhere(tmp_path: Path) -> None:
             f"state: {{backend: sqlite, sqlite_path: '{state}'}}\n"
             "ai_studio: {fallback_mode: combined}\noauth: {onboard_poll_seconds: 0.05}\n"
         )
-        port = free_port()
         env = {**os.environ, "GEMINI_PROXY_API_KEYS": CLIENT_KEY, "LOG_LEVEL": "DEBUG"}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gemini_proxy.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--config",
-                str(config),
-                "--creds-dir",
-                str(creds),
-            ],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
+        args = ["--config", str(config), "--creds-dir", str(creds)]
+        url, server = start_serve(args, tmp_path, env)
         outputs: list[str] = []
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if call("GET", url + "/health", timeout=1).status == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+            wait_healthy(url, server)
             client = OpenAI(base_url=f"{url}/v1", api_key=CLIENT_KEY, max_retries=0)
             for n in range(12):
                 messages = [{"role": "user", "content": f"hygiene {n}"}]

@@ -5,9 +5,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gemini_proxy import __version__
-from gemini_proxy.app.responses import JSONBytes, error_response
+from gemini_proxy.app.responses import JSONBytes, keyed
 from gemini_proxy.app.services import Services
-from gemini_proxy.errors import NotFound, ProxyError
+from gemini_proxy.errors import NotFound
 from gemini_proxy.openai.models import ModelCard, ModelList
 
 # Gemini's list has no creation dates; a fixed stamp keeps the answer stable across restarts.
@@ -39,25 +39,17 @@ async def _cards(services: Services) -> list[ModelCard]:
     return [ModelCard(id=name, created=MODEL_CREATED, owned_by="google") for name in names]
 
 
+@keyed
 async def list_models(request: Request) -> Response:
     services: Services = request.app.state.services
-    try:
-        services.client_keys.check(request.headers.get("authorization"))
-    except ProxyError as exc:
-        return error_response(exc)
     return JSONBytes(ModelList(data=await _cards(services)).model_dump_json().encode())
 
 
+@keyed
 async def get_model(request: Request) -> Response:
     services: Services = request.app.state.services
     wanted = str(request.path_params["model"]).removeprefix("models/")
-    try:
-        services.client_keys.check(request.headers.get("authorization"))
-        for card in await _cards(services):
-            if card.id == wanted:
-                return JSONBytes(card.model_dump_json().encode())
-        raise NotFound(
-            f"The model '{wanted}' does not exist", param="model", code="model_not_found"
-        )
-    except ProxyError as exc:
-        return error_response(exc)
+    for card in await _cards(services):
+        if card.id == wanted:
+            return JSONBytes(card.model_dump_json().encode())
+    raise NotFound(f"The model '{wanted}' does not exist", param="model", code="model_not_found")
