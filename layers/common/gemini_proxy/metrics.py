@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 # Milliseconds; the first buckets resolve what the proxy itself adds.
 BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+NAMESPACE = "GeminiProxy"  # the template's POWERTOOLS_METRICS_NAMESPACE
 # Codes that mean: no credential could serve this model.
 NO_CREDENTIAL_CODES = {"rate_limit_exceeded", "no_usable_credential", "no_credentials"}
 
@@ -55,12 +56,12 @@ class Metrics:
             self.upstream_ms.observe(float(upstream))  # type: ignore[arg-type]
             self.added_ms.observe(max(0.0, total - float(upstream)))  # type: ignore[arg-type]
         if self.emf:
-            _emit_emf(log, model, attempts, total, upstream)
+            _safely(_emit_emf, log, model, attempts, total, upstream)
 
     def bench(self, reason: str) -> None:
         self.benches[reason] += 1
         if self.emf:
-            _emit_bench(reason)
+            _safely(_emit_bench, reason)
 
     def prometheus(self, available: Callable[[], dict[str, int]]) -> str:
         lines = [
@@ -120,13 +121,23 @@ def _histogram(name: str, help_: str, histogram: Histogram) -> list[str]:
     return lines
 
 
+def _safely(emit: Callable[..., None], *args: object) -> None:
+    # Metrics must never cost a client its answer: a failure here is logged and dropped.
+    try:
+        emit(*args)
+    except Exception:
+        from gemini_proxy.logs import logger
+
+        logger.exception("could not emit EMF metrics")
+
+
 def _emit_emf(
     log: dict[str, object], model: str, attempts: int, total: float, upstream: object
 ) -> None:
     from aws_lambda_powertools import Metrics as EmfMetrics
     from aws_lambda_powertools.metrics import MetricUnit
 
-    emf = EmfMetrics()
+    emf = EmfMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE))
     emf.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=total)
     if upstream is not None:
@@ -149,7 +160,10 @@ def _emit_bench(reason: str) -> None:
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     with single_metric(
-        name="CredentialBenched", unit=MetricUnit.Count, value=1, default_dimensions={}
+        name="CredentialBenched",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
     ) as metric:
         metric.add_dimension(name="reason", value=reason)
 
