@@ -9,6 +9,7 @@
 """
 
 import asyncio
+import shutil
 import statistics
 import subprocess
 import time
@@ -81,7 +82,7 @@ async def cold_starts(
 
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path, core: int | None) -> tuple[float, str]:
-    if core is not None:
+    if core is not None and shutil.which("taskset"):
         argv = ["taskset", "-c", str(core), *argv]
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603 (fixed argv)

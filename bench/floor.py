@@ -24,9 +24,10 @@ def make_app(upstream: str) -> web.Application:
 
     async def start(_: web.Application) -> None:
         nonlocal session
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False
-        )
+        # Idle connections are dropped before the upstream's own keep-alive timeout (uvicorn:
+        # 5 s) can close one under a request being sent.
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=4)
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
 
     async def stop(_: web.Application) -> None:
         if session is not None:

@@ -545,6 +545,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results["peak_rss_mb"] = {k: round(v, 1) for k, v in harness.rss.items()}
     results["spawn_ms"] = harness.starts
     results["retries"] = harness.retries
+    results["retry_threshold_cores"] = FOREIGN_RETRY_CORES
     foreign = sorted(
         s["foreign_cores"]
         for by_target in harness.rounds.values()
