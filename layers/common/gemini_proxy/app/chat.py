@@ -47,7 +47,8 @@ async def chat_completions(request: Request) -> Response:
         chat = parse_body(ChatCompletionRequest, body)
         log.update(model=chat.model, stream=bool(chat.stream))
         model = services.catalog.resolve(chat.model)
-        log["available"] = services.orchestrator.pool.available_counts([model])[model]
+        if metrics.emf:  # only the Lambda's CredentialsAvailable metric needs it
+            log["available"] = services.orchestrator.pool.available_counts([model])[model]
         translated = await _translate(services, chat, model, log)
         options = AnswerOptions(
             tool_names=translated.tool_names,
