@@ -272,6 +272,17 @@ async def test_function_calls_from_directives_with_schema_args(fake: FakeServer)
 
 
 @aio
+async def test_call_directive_with_verbatim_args(fake: FakeServer) -> None:
+    # A test drives a real agent this way: the named tool, called with exactly these args.
+    tools = [{"functionDeclarations": [{"name": "shell", "parameters": {"type": "object"}}]}]
+    text = 'please call:shell{"command": ["echo", "hi there"], "timeout": 5} now'
+    async with aiohttp.ClientSession() as s:
+        reply = await fake.post(s, GEN, prompt(text, tools=tools), KEY_HEADERS)
+    call = reply.json["candidates"][0]["content"]["parts"][0]["functionCall"]
+    assert call == {"name": "shell", "args": {"command": ["echo", "hi there"], "timeout": 5}}
+
+
+@aio
 async def test_function_results_are_summarised(fake: FakeServer) -> None:
     tools = [{"functionDeclarations": [{"name": "get_time"}]}]
     body = {

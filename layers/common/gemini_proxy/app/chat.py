@@ -175,7 +175,7 @@ async def _open_stream(
 
 
 async def _sse(
-    opened: OpenStream[ChatCompletionChunk], log: dict[str, Any], started: float
+    opened: OpenStream[GenerateContentResponse, ChatCompletionChunk], log: dict[str, Any], started: float
 ) -> AsyncIterator[bytes]:
     outcome: str | None = "client_disconnected"
     try:

@@ -4,7 +4,8 @@
   media shows as `[inlineData image/png, 1234 bytes]`, file data as `[fileData <mime> <uri>]`.
 - Candidate i > 0 appends ` (candidate i)`.
 - `call:NAME` words in the last user turn: one functionCall per declared NAME, args sampled from
-  the declared schema (required properties only). Mode ANY without a usable directive calls the
+  the declared schema (required properties only); `call:NAME{"json": "object"}` gives the args
+  verbatim, so a test can make a real agent run a chosen command. Mode ANY without a usable directive calls the
   first allowed function; mode NONE never calls. Gemini 3 function calls carry a thoughtSignature
   the fake remembers.
 - Last user turn made of functionResponse parts: `Results: name=<json>; name=<json>`.
@@ -16,6 +17,7 @@
 """
 
 import base64
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -203,29 +205,47 @@ def sample(
 # -- composing ----------------------------------------------------------------------------------
 
 
-def _wanted_calls(plan: Plan, user_text: str) -> list[str]:
+Wanted = tuple[str, dict[str, Any] | None]  # a function name, and its args when given verbatim
+
+
+def _explicit_args(text: str, start: int) -> dict[str, Any] | None:
+    """The JSON object right after a `call:NAME` directive, if there is one."""
+    if not text.startswith("{", start):
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _wanted_calls(plan: Plan, user_text: str) -> list[Wanted]:
     # Mode ANY keeps calling even right after function results: the real model is forced to.
     if not plan.functions or plan.mode == "NONE":
         return []
     allowed = [n for n in plan.allowed if n in plan.functions] or list(plan.functions)
-    wanted: list[str] = []
+    wanted: list[Wanted] = []
     for match in _CALL_DIRECTIVE.finditer(user_text):
         name = match.group(1)
         if name not in plan.functions:
             name = name.rstrip(".:-")
         if name in plan.functions and (plan.mode != "ANY" or name in allowed):
-            wanted.append(name)
+            wanted.append((name, _explicit_args(user_text, match.end())))
     if not wanted and plan.mode == "ANY":
-        wanted = [allowed[0]]
+        wanted = [(allowed[0], None)]
     return wanted
 
 
-def _call_part(plan: Plan, name: str, issue_signature: Callable[[], str]) -> dict[str, Any]:
+def _call_part(plan: Plan, wanted: Wanted, issue_signature: Callable[[], str]) -> dict[str, Any]:
+    name, given = wanted
     decl = plan.functions[name]
     schema = get(decl, "parameters")
     if schema is None:
         schema = get(decl, "parametersJsonSchema")
-    args = sample(schema, "", args=True) if isinstance(schema, dict) else {}
+    if given is not None:
+        args: Any = given
+    else:
+        args = sample(schema, "", args=True) if isinstance(schema, dict) else {}
     part: dict[str, Any] = {
         "functionCall": {"name": name, "args": args if isinstance(args, dict) else {}}
     }
@@ -306,12 +326,12 @@ def compose(plan: Plan, issue_signature: Callable[[], str]) -> Answer:
     for index in range(plan.candidate_count):
         candidate = Candidate(index)
         if plan.thoughts_tokens:
-            target = ", ".join(calls) if calls else "the request"
+            target = ", ".join(name for name, _ in calls) if calls else "the request"
             candidate.thought = (
                 f"**Considering {target}**\n\nThe user wrote: {_shorten(user_text) or '(nothing)'}"
             )
         if calls:
-            candidate.calls = [_call_part(plan, name, issue_signature) for name in calls]
+            candidate.calls = [_call_part(plan, wanted, issue_signature) for wanted in calls]
         else:
             if json_mode:
                 candidate.text = _json_text(plan, results or prompt, index)

@@ -18,19 +18,18 @@ from gemini_proxy.errors import InvalidRequest, NoCredentials, NotFound, ProxyEr
 from gemini_proxy.logs import logger
 from gemini_proxy.pool.pool import CredentialPool
 from gemini_proxy.upstream.classify import Failure, FailureKind, UpstreamError
-from gemini_proxy.upstream.wire import GenerateContentResponse
 
 T = TypeVar("T")
+E = TypeVar("E")  # an upstream stream event: parsed (GenerateContentResponse) or raw bytes
 T_co = TypeVar("T_co", covariant=True)
+E_contra = TypeVar("E_contra", contravariant=True)
 
 # Opens one upstream stream with one credential; leaving the context closes the connection.
-StreamOpener = Callable[
-    [Credential], AbstractAsyncContextManager[AsyncIterator[GenerateContentResponse]]
-]
+StreamOpener = Callable[[Credential], AbstractAsyncContextManager[AsyncIterator[E]]]
 
 
-class ChunkTranslator(Protocol[T_co]):
-    def feed(self, event: GenerateContentResponse) -> Sequence[T_co]: ...
+class ChunkTranslator(Protocol[E_contra, T_co]):
+    def feed(self, event: E_contra) -> Sequence[T_co]: ...
 
     def finish(self) -> Sequence[T_co]: ...
 
@@ -44,15 +43,15 @@ class Served(Generic[T]):
 
 
 @dataclass
-class OpenStream(Generic[T]):
+class OpenStream(Generic[E, T]):
     """A stream committed to one credential, with its first chunks already translated."""
 
     first: Sequence[T]
     credential: Credential
     attempts: int
     upstream_ms: float  # time to the first upstream event
-    _events: AsyncIterator[GenerateContentResponse]
-    _translator: ChunkTranslator[T]
+    _events: AsyncIterator[E]
+    _translator: ChunkTranslator[E, T]
     _exit: AsyncExitStack = field(repr=False)
 
     async def rest(self) -> AsyncIterator[T]:
@@ -185,12 +184,13 @@ class Orchestrator:
     async def stream(
         self,
         model: str,
-        open_stream: StreamOpener,
-        new_translator: Callable[[], ChunkTranslator[T]],
-    ) -> OpenStream[T]:
+        open_stream: StreamOpener[E],
+        new_translator: Callable[[], ChunkTranslator[E, T]],
+        kinds: frozenset[CredentialKind] | None = None,
+    ) -> OpenStream[E, T]:
         """Open a stream that has produced its first chunks, failing over until then."""
         failures: list[Failure] = []
-        async for attempt, credential in self._attempts(model, failures):
+        async for attempt, credential in self._attempts(model, failures, kinds):
             started = time.perf_counter()
             exit_stack = AsyncExitStack()
             try:
@@ -243,9 +243,7 @@ def _internal_failure() -> Failure:
     return Failure(FailureKind.UNKNOWN, 0, "the proxy hit an internal error on this attempt")
 
 
-async def _first_chunks(
-    events: AsyncIterator[GenerateContentResponse], translator: ChunkTranslator[T]
-) -> Sequence[T]:
+async def _first_chunks(events: AsyncIterator[E], translator: ChunkTranslator[E, T]) -> Sequence[T]:
     """Read until there is something to send; an empty stream ends in translator.finish()."""
     async for event in events:
         chunks = translator.feed(event)

@@ -26,6 +26,9 @@ from gemini_proxy.upstream.classify import Failure, FailureKind
 WRITE_ATTEMPTS = 8
 # After a Google-side failure, a credential goes to the back of the order for this long.
 TROUBLE_SECONDS = 3.0
+# Per-model caches hold at most this many models: a client may invent model names, and each
+# must not cost memory for the life of the process. Past the bound they are rebuilt on demand.
+MAX_CACHED_MODELS = 256
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class CredentialPool:
         if not tier:
             return []
         cursor_key = f"{model}#{tier_index}"
+        if cursor_key not in self._cursors and len(self._cursors) >= 2 * MAX_CACHED_MODELS:
+            self._cursors.clear()  # rotation restarts at a random place: still fair
         cursor = self._cursors.get(cursor_key, self._random_start)
         self._cursors[cursor_key] = cursor + 1
         start = cursor % len(tier)
@@ -188,6 +193,8 @@ class CredentialPool:
                 for moment in (entry.cooldown_until, entry.recheck_after):
                     if now < moment < horizon:
                         horizon = moment
+        if len(self._views) >= MAX_CACHED_MODELS:
+            self._views.clear()
         self._views[model] = (self._generation, horizon, tiers, due)
         return tiers, due
 
@@ -277,7 +284,10 @@ class CredentialPool:
         if failure.kind is FailureKind.UNAVAILABLE:
             # No bench for Google's own trouble, but this process tries others first for a
             # moment (local only: nothing is written).
-            self._troubled[(credential.fingerprint, model)] = self._clock() + TROUBLE_SECONDS
+            now = self._clock()
+            if len(self._troubled) >= MAX_CACHED_MODELS:
+                self._troubled = {k: t for k, t in self._troubled.items() if t > now}
+            self._troubled[(credential.fingerprint, model)] = now + TROUBLE_SECONDS
         where = health.scope(failure)
         if where is None:
             return
@@ -366,7 +376,10 @@ class CredentialPool:
 
     # --- the admin view ------------------------------------------------------------------
 
-    async def report(self) -> list[dict[str, object]]:
+    async def report(
+        self, shown: Callable[[str], bool] = lambda model: True
+    ) -> list[dict[str, object]]:
+        """Every credential's state; per-model entries only for models `shown` accepts."""
         await self._fresh()
         now = self._clock()
         rows: list[dict[str, object]] = []
@@ -375,7 +388,7 @@ class CredentialPool:
             models = {}
             for record_key, (entry, _) in self._entries.items():
                 owner, _, model = record_key.partition("#")
-                if owner != fingerprint or model == ANY_MODEL:
+                if owner != fingerprint or model == ANY_MODEL or not shown(model):
                     continue
                 models[model] = _describe(entry, now)
             whole = self.entry(credential, ANY_MODEL)
