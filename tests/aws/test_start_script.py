@@ -1,7 +1,8 @@
 """The Lambda start script, run as the Web Adapter runs it: env vars in, uvicorn on $PORT.
 
 The adapter itself cannot run here (no Lambda), so the test plays its part: wait for the
-readiness path, then forward the sample API Gateway events as plain HTTP requests.
+readiness path, then forward the sample API Gateway events as plain HTTP requests. The package
+comes from the layer's trimmed copy (tests/deploy/layer.py), as on Lambda.
 """
 
 import json
@@ -17,6 +18,7 @@ from openai import OpenAI
 
 from gemini_proxy.fake_gemini import FakeSettings
 from gemini_proxy.fake_gemini.app import create_app as create_fake_app
+from tests.deploy.layer import trimmed_package
 from tests.support.http import call
 from tests.support.servers import ServerThread, free_port
 
@@ -26,11 +28,13 @@ CLIENT_KEY = "sample-client-key"  # the key the sample events carry
 
 @pytest.fixture
 def started(tmp_path: Path) -> Iterator[str]:
+    layer = trimmed_package(tmp_path / "opt" / "python")
     with ServerThread(create_fake_app(FakeSettings(chunk_delay_ms=20))) as fake:
         port = free_port()
         venv_bin = str(Path(sys.executable).parent)
         env = {
             "PATH": f"{venv_bin}:{os.environ['PATH']}",
+            "PYTHONPATH": str(layer),  # run.sh puts /opt/python first; this copy stands for it
             "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
             "AWS_LWA_INVOKE_MODE": "response_stream",
             "AWS_LWA_READINESS_CHECK_PATH": "/health",

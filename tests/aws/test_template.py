@@ -1,5 +1,6 @@
 """The SAM template says what the deployment promises (sam validate/build run in `make test`)."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -31,10 +32,18 @@ TEMPLATE: dict[str, Any] = yaml.load(
 RESOURCES = TEMPLATE["Resources"]
 
 
-def test_layer_is_built_for_python_313_on_arm64() -> None:
+def test_layer_is_built_by_our_makefile_for_python_313_on_arm64() -> None:
+    # The Makefile's build-CommonLayer trims the package and compiles bytecode with python3.13;
+    # tests/deploy/check_build.py checks what it made after `sam build` in `make sam-check`.
     layer = RESOURCES["CommonLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {
+        "BuildMethod": "makefile",
+        "BuildArchitecture": "arm64",
+        "ContextPath": ".",
+    }
     assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert re.search(r"^build-CommonLayer:$", (ROOT / "Makefile").read_text(), re.M)
     globals_ = TEMPLATE["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13" and globals_["Architectures"] == ["arm64"]
 
@@ -54,16 +63,41 @@ def test_proxy_runs_under_the_web_adapter_in_streaming_mode() -> None:
     assert isinstance(TEMPLATE["Parameters"]["WebAdapterLayerVersion"]["Default"], int)
 
 
-def test_rest_api_streams_through_invoke_with_response_stream() -> None:
-    assert RESOURCES["RestApi"]["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
-    integration = RESOURCES["ProxyMethod"]["Properties"]["Integration"]
-    assert integration["Type"] == "AWS_PROXY"
-    assert integration["ResponseTransferMode"] == "STREAM"
-    assert integration["Uri"]["Sub"].endswith("/response-streaming-invocations")
-    assert integration["TimeoutInMillis"] >= 300_000
+def test_rest_api_is_the_functions_streaming_api_events() -> None:
+    # SAM's own Api events, so that `sam local start-api` finds the routes. SAM's value is
+    # RESPONSE_STREAM: it makes the integration call /response-streaming-invocations in STREAM
+    # mode (check_build.py verifies SAM's transform); any other value silently buffers.
+    events = RESOURCES["ProxyFunction"]["Properties"]["Events"]
+    routes = {}
+    for event in events.values():
+        assert event["Type"] == "Api"
+        properties = event["Properties"]
+        assert properties["RestApiId"] == {"Ref": "Api"}
+        assert properties["ResponseTransferMode"] == "RESPONSE_STREAM"
+        assert properties["TimeoutInMillis"] >= 300_000
+        routes[properties["Path"]] = properties["Method"]
+    assert routes == {"/": "ANY", "/{proxy+}": "ANY"}
+    api = RESOURCES["Api"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    assert api["Properties"]["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    assert api["Properties"]["StageName"] == "api"
+    # No hand-written API Gateway resources: SAM's local tooling would not see them.
+    assert not [r for r in RESOURCES.values() if r["Type"].startswith("AWS::ApiGateway::")]
     url = RESOURCES["ProxyFunctionUrl"]
     assert url["Condition"] == "WithFunctionUrl"
     assert url["Properties"]["InvokeMode"] == "RESPONSE_STREAM"
+
+
+def test_env_json_sample_sets_only_what_sam_local_can_override() -> None:
+    # `sam local --env-vars` overrides only variables the template declares; others vanish.
+    sample = json.loads((ROOT / "env.json.sample").read_text())
+    globals_ = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    for function, variables in sample.items():
+        own = RESOURCES[function]["Properties"].get("Environment", {}).get("Variables", {})
+        assert set(variables) <= set(globals_) | set(own), function
+    # SAM local buffers whole answers; the adapter must not try to stream to it.
+    assert sample["ProxyFunction"]["AWS_LWA_INVOKE_MODE"] == "buffered"
+    assert sample["ProxyFunction"]["GEMINI_PROXY_API_KEYS"]
 
 
 def test_state_table_is_on_demand_with_ttl() -> None:
@@ -109,6 +143,9 @@ def test_no_secret_is_resolved_into_the_function_configuration() -> None:
     text = (ROOT / "template.yaml").read_text()
     assert "{{resolve:secretsmanager" not in text
     assert "GEMINI_PROXY_SECRET_NAME" in text
+    # Declared for sam local only: on AWS the client keys come from the secret.
+    proxy_env = RESOURCES["ProxyFunction"]["Properties"]["Environment"]["Variables"]
+    assert proxy_env["GEMINI_PROXY_API_KEYS"] == ""
 
 
 def test_samconfig_has_default_and_prod_without_secrets() -> None:

@@ -359,6 +359,43 @@ def test_yes_imports_gemini_cli_login_and_checks_it(
     assert_no_secret(output)
 
 
+@pytest.mark.parametrize(
+    ("lang", "notice", "refused"),
+    [
+        ("en", "since 2026-06-18 Google serves them", "invalid (UNSUPPORTED_CLIENT): Google no"),
+        ("es", "desde el 2026-06-18 Google solo las", "no válida (UNSUPPORTED_CLIENT): Google ya"),
+    ],
+)
+def test_the_wizard_says_who_can_still_use_accounts_and_why_one_is_refused(
+    home: Path,
+    fake: FakeGemini,
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+    notice: str,
+    refused: str,
+) -> None:
+    config = upstream_config(fake, home)
+    credentials_folder(home, [GOOD], [ACCOUNT])
+    reply = post_json(
+        f"{fake.url}/_control/accounts", {"refresh_token": ACCOUNT, "unsupported_client": True}
+    )
+    assert reply.status == 200
+
+    assert run(args(yes=True, config=str(config), lang=lang)) == 0
+    output = capsys.readouterr().out
+    assert notice in output and "https://aistudio.google.com/apikey" in output
+    assert result_lines(output)[fingerprint(ACCOUNT)].startswith(refused)
+    assert "account-0.json" in output  # which file
+    assert result_lines(output)[fingerprint(GOOD)].startswith(("ok", "correcta"))
+    assert_no_secret(output)
+
+
+def test_no_account_no_oauth_notice(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    credentials_folder(home, [GOOD], [])
+    assert run(args(yes=True, lang="en")) == 0
+    assert "2026-06-18" not in capsys.readouterr().out
+
+
 def test_a_second_run_keeps_client_keys_and_other_settings(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -465,7 +502,10 @@ def test_samconfig_round_trips_odd_values() -> None:
 def test_dockerfile_runs_unprivileged_with_a_healthcheck() -> None:
     text = (ROOT / "Dockerfile").read_text()
     instructions = [line for line in text.splitlines() if line and not line.startswith(("#", " "))]
-    assert instructions[0] == "FROM python:3.13-slim"
+    # The base is a build argument (some machines cannot pull from Docker Hub); the default is
+    # the official slim image.
+    assert instructions[0] == "ARG BASE_IMAGE=python:3.13-slim"
+    assert instructions[1] == "FROM ${BASE_IMAGE}"
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     health = next(line for line in text.splitlines() if "HEALTHCHECK" in line)

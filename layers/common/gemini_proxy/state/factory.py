@@ -4,16 +4,19 @@ import os
 
 from gemini_proxy.config import ConfigError, StateConfig
 from gemini_proxy.state.base import StateStore
-from gemini_proxy.state.memory import MemoryStore
-from gemini_proxy.state.sqlite import SqliteStore
 
 DEFAULT_AWS_REGION = "us-east-1"
 
 
 def create_store(config: StateConfig) -> StateStore:
+    # Each backend is imported only when chosen: a Lambda (DynamoDB) never loads sqlite3.
     if config.backend == "memory":
+        from gemini_proxy.state.memory import MemoryStore
+
         return MemoryStore()
     if config.backend == "sqlite":
+        from gemini_proxy.state.sqlite import SqliteStore
+
         return SqliteStore(config.sqlite_path)
     return _dynamodb_store(config)
 
