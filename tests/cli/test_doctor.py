@@ -1,6 +1,7 @@
 """`gemini-proxy doctor`: each check's ok / warn / FAIL with its fix, and the exit code."""
 
 import argparse
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +11,15 @@ import pytest
 from moto import mock_aws
 
 from gemini_proxy.cli.doctor import run
+from gemini_proxy.cli.status import build_pool
+from gemini_proxy.config import Config
+from gemini_proxy.credentials.models import Credential
 from gemini_proxy.fake_gemini import FakeSettings
 from gemini_proxy.fake_gemini.app import create_app as create_fake_app
 from gemini_proxy.state.dynamodb import DynamoStore
+from gemini_proxy.state.sqlite import SqliteStore
+from gemini_proxy.upstream.classify import Failure, FailureKind
+from gemini_proxy.upstream.projects import unsupported_client
 from tests.support.fake import FakeGemini
 from tests.support.servers import ServerThread, free_port
 
@@ -148,3 +155,48 @@ def test_dynamodb_state_needs_its_table(
         assert lines(capsys.readouterr().out)["state store"] == [
             "ok state store: dynamodb doctor-state opens"
         ]
+
+
+def test_oauth_accounts_get_googles_2026_terms_and_invalid_ones_their_reason(
+    project: Path, fake: FakeGemini, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "config.yaml").write_text(
+        f"upstream: {{ai_studio_base_url: '{fake.url}', code_assist_base_url: '{fake.url}', "
+        f"oauth_token_url: '{fake.url}/token'}}\n"
+        "state: {backend: sqlite, sqlite_path: s.db}\n"
+    )
+    account = project / "oauth creds" / "alice.json"
+    account.write_text('{"refresh_token": "1//doctor-alice"}')
+    account.chmod(0o600)
+    alice = Credential("oauth", "1//doctor-alice", source="alice.json", pool="primary")
+    refused = unsupported_client("alice.json", "This client is no longer supported")
+    pool = build_pool(Config(), [alice], SqliteStore(str(project / "s.db")))
+    asyncio.run(pool.record_failure(alice, "gemini-2.5-flash", refused))
+
+    run(args())
+    out = capsys.readouterr().out
+    checks = lines(out)
+    (notice,) = checks["oauth accounts"]
+    assert notice.startswith("warn oauth accounts: 1 Gemini CLI OAuth account(s). Since 2026-06-18")
+    assert "Standard or Enterprise licence" in notice and "suspended" in notice
+    (state,) = checks["credential state"]
+    assert state.startswith(
+        f"warn credential state: oauth {alice.fingerprint} (alice.json) is invalid: "
+        "not_provisioned: UNSUPPORTED_CLIENT — 'alice.json': Google no longer serves"
+    )
+    assert "fix: use an AI Studio API key" in out
+    assert "1//doctor-alice" not in out
+
+
+def test_no_invalid_credential_is_one_ok_line(
+    project: Path, fake: FakeGemini, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config(project, fake.url)
+    key = Credential("ai_studio", KEY)
+    pool = build_pool(Config(), [key], SqliteStore(str(project / "s.db")))
+    limited = Failure(FailureKind.RATE_LIMITED, 429, "slow down", "PerMinute", 30)
+    asyncio.run(pool.record_failure(key, "gemini-2.5-flash", limited))
+    run(args())
+    checks = lines(capsys.readouterr().out)
+    assert checks["credential states"] == ["ok credential states: 1 credential(s), none invalid"]
+    assert "oauth accounts" not in checks

@@ -289,3 +289,34 @@ async def test_faults_target_accounts_by_refresh_fingerprint(fake: FakeServer) -
     info = limited.error()["details"][0]
     assert info["reason"] == "QUOTA_EXHAUSTED" and info["metadata"]["model"] == "gemini-2.5-pro"
     assert ok.status == 200
+
+
+@aio
+async def test_an_unsupported_client_account_is_refused_everywhere(fake: FakeServer) -> None:
+    """As Google answers free Code Assist for individuals / AI Pro / Ultra since 2026-06-18."""
+    async with aiohttp.ClientSession() as s:
+        token = await login(fake, s)
+        project = (await project_of(fake, s, token))["cloudaicompanionProject"]
+        fake.control(
+            "POST", "/_control/accounts", {"refresh_token": REFRESH, "unsupported_client": True}
+        )
+        loaded = await project_of(fake, s, token)
+        onboard = await fake.post(
+            s, "/v1internal:onboardUser", {"tierId": "free-tier", "metadata": {}}, bearer(token)
+        )
+        generated = await fake.post(
+            s, "/v1internal:generateContent", envelope(project), bearer(token)
+        )
+        streamed = await fake.post(
+            s, "/v1internal:streamGenerateContent?alt=sse", envelope(project), bearer(token)
+        )
+    assert "currentTier" not in loaded and "cloudaicompanionProject" not in loaded
+    (tier,) = loaded["ineligibleTiers"]
+    assert tier["reasonCode"] == "UNSUPPORTED_CLIENT" and tier["tierId"] == "free-tier"
+    assert tier["reasonMessage"].startswith("This client is no longer supported")
+    assert onboard.status == 400
+    for refused in (generated, streamed):
+        assert refused.status == 403
+        assert refused.error()["message"].startswith("This client is no longer supported")
+    account = fake.control("GET", "/_control/accounts")["accounts"][0]
+    assert account["unsupported_client"] is True

@@ -112,6 +112,11 @@ async def test_rate_limit_minute_body_has_retry_delay_and_no_retry_after(fake: F
             ),
         ),
         ("unauthenticated", 401, lambda e: e["status"] == "UNAUTHENTICATED"),
+        (
+            "unsupported_client",
+            403,
+            lambda e: e["message"].startswith("This client is no longer supported for Gemini"),
+        ),
         ("unavailable", 503, lambda e: e["status"] == "UNAVAILABLE"),
         ("capacity", 503, lambda e: detail(e, "ErrorInfo")["reason"] == "MODEL_CAPACITY_EXHAUSTED"),
         ("internal", 500, lambda e: e["status"] == "INTERNAL"),
@@ -274,3 +279,37 @@ async def test_chunk_delay_spaces_events(fake: FakeServer) -> None:
     assert loop.time() - start >= 0.05 * (len(events) - 1)
     entry = fake.last()
     assert entry["client_disconnected"] is False and entry["status"] == 200
+
+
+@aio
+async def test_probability_applies_a_rule_to_about_that_share_of_requests(
+    fake: FakeServer,
+) -> None:
+    fake.fault("internal", probability=0.25)
+    statuses = [(await generate(fake)).status for _ in range(200)]
+    failed = statuses.count(500)
+    assert 25 <= failed <= 75 and statuses.count(200) == 200 - failed
+    rule = fake.control("GET", "/_control/faults")["faults"][0]
+    assert rule["probability"] == 0.25 and rule["applied"] == failed
+    # The generator restarts on reset: the same requests meet the same faults again.
+    fake.control("POST", "/_control/reset")
+    fake.fault("internal", probability=0.25)
+    assert [(await generate(fake)).status for _ in range(200)] == statuses
+
+
+@aio
+async def test_a_rule_whose_chance_fails_leaves_the_request_to_the_next_rule(
+    fake: FakeServer,
+) -> None:
+    # Times are used only when the rule applies: five 429s, however many coins it takes.
+    fake.fault("bare_429", probability=0.5, times=5)
+    fake.fault("internal")
+    statuses = [(await generate(fake)).status for _ in range(40)]
+    assert statuses.count(429) == 5 and statuses.count(500) == 35
+
+
+@aio
+async def test_probability_must_be_a_share(fake: FakeServer) -> None:
+    for bad in (0, 1.5, "half", True):
+        reply = fake.control("POST", "/_control/faults", {"fault": "internal", "probability": bad})
+        assert reply["http_status"] == 400 and "probability" in reply["error"]

@@ -28,8 +28,11 @@ def test_a_new_bench_extends_but_never_shortens() -> None:
     assert long is not None
     # A shorter hint inside the running bench changes nothing (and costs no write).
     assert after_failure(long, failure(FailureKind.RATE_LIMITED, 10), RULES, NOW + 1) is None
-    # Neither does one that would extend it by less than a second.
-    assert after_failure(long, failure(FailureKind.RATE_LIMITED, 4999.5), RULES, NOW + 1) is None
+    # Nor does one that ends at the same moment (the usual case: a hint that counts down)...
+    assert after_failure(long, failure(FailureKind.RATE_LIMITED, 4999), RULES, NOW + 1) is None
+    # ...but one that ends later is Google's word, even a few milliseconds later.
+    later = after_failure(long, failure(FailureKind.RATE_LIMITED, 4999.02), RULES, NOW + 1)
+    assert later is not None and later.cooldown_until == NOW + 5000.02
     longer = after_failure(long, failure(FailureKind.QUOTA_EXHAUSTED, 9000), RULES, NOW + 1)
     assert longer is not None and longer.cooldown_until == NOW + 9001
 

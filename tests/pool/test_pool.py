@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,10 +135,12 @@ async def test_prefer_ai_studio_for_pro_models() -> None:
 
 async def test_concurrent_instances_lose_no_transition() -> None:
     store = MemoryStore()
-    credentials = keys(1)
+    credentials = keys(2)
     clock = Clock()
     pools = [make_pool(credentials, store, clock) for _ in range(5)]
-    unexplained = Failure(FailureKind.UNKNOWN, 500, "odd", None)
+    for pool in pools:
+        await pool.record_success(credentials[1], MODEL)  # so the failures point at the first
+    unexplained = Failure(FailureKind.UNKNOWN, 200, "odd", None)
     await asyncio.gather(*(p.record_failure(credentials[0], MODEL, unexplained) for p in pools[:3]))
     # Three unexplained failures from three instances: the threshold is reached, not lost.
     record = await store.get("health", f"{credentials[0].fingerprint}#{ANY_MODEL}")
@@ -177,3 +180,97 @@ async def test_sqlite_processes_see_each_others_benches_at_once(tmp_path: Path) 
     await writer.record_failure(credentials[0], MODEL, rate_limit(30))
     assert (await reader.select(MODEL)).candidates == [credentials[1]]
     assert counting.counts["query"] == 2
+
+
+# --- what counts towards consecutive_failures ---------------------------------------------
+
+INTERNAL = Failure(FailureKind.UNAVAILABLE, 500, "An internal error has occurred.", "INTERNAL")
+EMPTY = Failure(FailureKind.BAD_ANSWER, 200, "Gemini's answer was empty")
+
+
+async def states(pool: CredentialPool) -> list[str]:
+    return [str(row["state"]["status"]) for row in await pool.report()]  # type: ignore[index]
+
+
+async def test_a_burst_of_500s_across_all_keys_benches_none() -> None:
+    credentials = keys(4)
+    pool = make_pool(credentials)
+    await pool.record_success(credentials[0], MODEL)  # others answering changes nothing
+    for _ in range(10):
+        for credential in credentials:
+            await pool.record_failure(credential, MODEL, INTERNAL)
+    assert await states(pool) == ["available"] * 4
+    assert len((await pool.select(MODEL)).candidates) == 4
+
+
+async def test_unexplained_failures_everywhere_bench_no_key() -> None:
+    # Google answering badly for everyone (nobody answers in between): not the keys' fault.
+    credentials = keys(3)
+    clock = Clock()
+    pool = make_pool(credentials, clock=clock)
+    for credential in credentials:
+        await pool.record_success(credential, MODEL)
+    clock.now += 1
+    for _ in range(5):
+        for credential in credentials:
+            await pool.record_failure(credential, MODEL, EMPTY)
+    assert await states(pool) == ["available"] * 3
+
+
+async def test_unexplained_failures_while_others_answer_bench_the_key() -> None:
+    credentials = keys(2)
+    clock = Clock()
+    pool = make_pool(credentials, clock=clock)
+    broken, healthy = credentials
+    for _ in range(3):  # RULES.consecutive_failures
+        clock.now += 1
+        await pool.record_success(healthy, MODEL)
+        clock.now += 1
+        await pool.record_failure(broken, MODEL, EMPTY)
+    assert await states(pool) == ["invalid", "available"]
+    assert pool.entry(broken, ANY_MODEL).status is Status.INVALID
+
+
+async def test_old_answers_are_no_evidence() -> None:
+    credentials = keys(2)
+    clock = Clock()
+    pool = make_pool(credentials, clock=clock)
+    await pool.record_success(credentials[1], MODEL)
+    clock.now += 61  # EVIDENCE_SECONDS later
+    for _ in range(3):
+        await pool.record_failure(credentials[0], MODEL, EMPTY)
+    assert await states(pool) == ["available", "available"]
+
+
+async def test_google_failing_needs_a_streak_without_answers() -> None:
+    credentials = keys(2)
+    pool = make_pool(credentials)
+    for _ in range(11):
+        await pool.record_failure(credentials[0], MODEL, INTERNAL)
+    assert not pool.google_failing(MODEL)
+    await pool.record_failure(credentials[1], MODEL, INTERNAL)
+    assert pool.google_failing(MODEL) and not pool.google_failing("gemini-2.5-pro")
+    await pool.record_success(credentials[1], MODEL)
+    assert not pool.google_failing(MODEL)
+    # "Overloaded" is never retried on the same credential within a request: no streak.
+    overloaded = Failure(FailureKind.UNAVAILABLE, 503, "The model is overloaded.", "UNAVAILABLE")
+    for _ in range(20):
+        await pool.record_failure(credentials[0], MODEL, overloaded)
+    assert not pool.google_failing(MODEL)
+
+
+async def test_a_bench_counts_in_this_process_before_the_store_has_it() -> None:
+    class SlowStore(MemoryStore):
+        async def put(self, *args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0.2)  # SQLite in a busy worker thread, DynamoDB far away
+            return await super().put(*args, **kwargs)
+
+    credentials = keys(2)
+    pool = make_pool(credentials, SlowStore())
+    writing = asyncio.create_task(pool.record_failure(credentials[0], MODEL, rate_limit(30)))
+    await asyncio.sleep(0.01)
+    assert not writing.done()
+    assert not pool.acquire(credentials[0], MODEL)
+    assert (await pool.select(MODEL)).candidates == [credentials[1]]
+    await writing
+    assert not pool.acquire(credentials[0], MODEL)  # and still once it is written

@@ -518,7 +518,11 @@ def test_garbage_429_body_is_a_short_rate_limit(raw: bytes) -> None:
         (502, FailureKind.UNAVAILABLE),
         (503, FailureKind.UNAVAILABLE),
         (504, FailureKind.UNAVAILABLE),
-        (599, FailureKind.UNKNOWN),
+        # Any 5xx is Google's side (a front end's 520 as much as a 500): never the key's fault.
+        (501, FailureKind.UNAVAILABLE),
+        (520, FailureKind.UNAVAILABLE),
+        (599, FailureKind.UNAVAILABLE),
+        (302, FailureKind.UNKNOWN),
     ],
 )
 @pytest.mark.parametrize(
@@ -534,7 +538,7 @@ def test_garbage_bodies_are_classified_by_status(
 
 
 def test_unknown_status_counts_as_retry_elsewhere() -> None:
-    assert classify_http(599, b"", NOW).retry_elsewhere
+    assert classify_http(302, b"", NOW).retry_elsewhere
 
 
 def test_network_failure_and_bad_answer_helpers() -> None:
@@ -696,3 +700,49 @@ def test_structurally_odd_details_never_crash_the_classifier(detail: dict[str, A
     failure = classify_http(429, body(429, "RESOURCE_EXHAUSTED", "m", detail), NOW)
     assert failure.status == 429
     assert failure.retry_elsewhere
+
+
+# --- accounts Google no longer serves through Code Assist (2026-06-18) ----------------------
+
+NO_LONGER_SUPPORTED = (
+    "This client is no longer supported for Gemini Code Assist for individuals. To continue "
+    "using Gemini, please migrate to the Antigravity suite of products: https://antigravity.google"
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        body(403, "PERMISSION_DENIED", NO_LONGER_SUPPORTED),
+        body(400, "FAILED_PRECONDITION", NO_LONGER_SUPPORTED),
+        body(
+            403,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "UNSUPPORTED_CLIENT"},
+        ),
+        b"[" + body(403, "PERMISSION_DENIED", NO_LONGER_SUPPORTED) + b"]",
+    ],
+    ids=["403-message", "400-message", "403-reason", "array-wrapped"],
+)
+def test_unsupported_client_refusal_is_the_accounts_not_the_requests(raw: bytes) -> None:
+    status = json.loads(raw.strip(b"[]"))["error"]["code"]
+    failure = classify_http(status, raw, NOW)
+    # Never a CLIENT_ERROR (which would send a 400 back without trying another credential).
+    assert failure.kind is FailureKind.NOT_PROVISIONED
+    assert failure.reason == "UNSUPPORTED_CLIENT" and failure.retry_elsewhere
+
+
+def test_other_no_longer_supported_messages_are_not_unsupported_client() -> None:
+    raw = body(
+        403,
+        "PERMISSION_DENIED",
+        "This version of Antigravity is no longer supported. Please update.",
+    )
+    assert classify_http(403, raw, NOW).reason != "UNSUPPORTED_CLIENT"
+
+
+def test_only_a_missing_answer_is_a_lost_connection() -> None:
+    assert network_failure("ServerDisconnectedError").connection_lost
+    assert not classify_http(500, body(500, "INTERNAL", "boom"), NOW).connection_lost
+    assert not classify_http(503, body(503, "UNAVAILABLE", "overloaded"), NOW).connection_lost

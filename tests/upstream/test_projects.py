@@ -145,3 +145,56 @@ async def test_a_401_during_discovery_is_left_to_the_caller(fake: FakeGemini) ->
         with pytest.raises(UpstreamError) as caught:
             await projects.project(ACCOUNT, "ya29.unknown-to-google")
     assert caught.value.failure.kind is FailureKind.UNAUTHENTICATED
+
+
+# --- accounts Google no longer serves (UNSUPPORTED_CLIENT, since 2026-06-18) ----------------
+
+
+def from_file(name: str) -> Credential:
+    return Credential("oauth", REFRESH, source=name, pool="primary")
+
+
+async def test_an_unsupported_account_is_refused_with_its_file_and_what_works(
+    fake: FakeGemini,
+) -> None:
+    # Onboarded before the cut-off (a free-tier project), refused now.
+    prepare(fake, tier="free-tier", project="old-free-project", unsupported_client=True)
+    store = MemoryStore()
+    for _ in range(2):  # two instances: the second reads the verdict from the store
+        async with resolver(fake, store) as projects:
+            with pytest.raises(UpstreamError) as caught:
+                await projects.project(from_file("gemini-cli-alice.json"), TOKEN)
+        failure = caught.value.failure
+        assert failure.kind is FailureKind.NOT_PROVISIONED
+        assert failure.reason == "UNSUPPORTED_CLIENT"
+        for said in (
+            "'gemini-cli-alice.json'",
+            "no longer serves this account through Gemini Code Assist",
+            "2026-06-18",
+            "Google AI Pro",
+            "AI Studio API key",
+            "Standard or Enterprise licence",
+        ):
+            assert said in failure.message
+        assert REFRESH not in failure.message and TOKEN not in failure.message
+    # One loadCodeAssist, and no onboarding attempt that could not have succeeded.
+    assert kinds(fake) == ["load_code_assist"]
+
+
+async def test_a_standard_licence_is_served_even_if_the_free_tier_is_refused(
+    fake: FakeGemini,
+) -> None:
+    prepare(fake, tier="standard-tier", project="licensed-project", ineligible="UNSUPPORTED_CLIENT")
+    async with resolver(fake) as projects:
+        assert await projects.project(from_file("work.json"), TOKEN) == "licensed-project"
+
+
+async def test_a_new_account_refused_as_unsupported_is_not_onboarded(fake: FakeGemini) -> None:
+    fake.settings(new_accounts_onboarded=False)
+    prepare(fake, ineligible="UNSUPPORTED_CLIENT")
+    async with resolver(fake) as projects:
+        with pytest.raises(UpstreamError) as caught:
+            await projects.project(from_file("new.json"), TOKEN)
+    assert caught.value.failure.reason == "UNSUPPORTED_CLIENT"
+    assert "'new.json'" in caught.value.failure.message
+    assert kinds(fake) == ["load_code_assist"]

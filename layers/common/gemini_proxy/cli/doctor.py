@@ -1,5 +1,9 @@
 """`gemini-proxy doctor`: check what the proxy needs, and say how to fix what is wrong.
 
+Besides config, files, upstream, AWS and the state store, it says what Google's 2026 changes
+mean for Gemini CLI OAuth accounts and lists each credential the state has benched as INVALID,
+with its reason (`doctor_pool`).
+
 Each check prints ok, warn or FAIL with the fix; the exit code is 1 when any check fails. It
 reads, it never writes: a missing SQLite state file is reported as "will be created", not
 created, and the AWS identity is only asked of STS with `--aws`.
@@ -12,10 +16,11 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from gemini_proxy.cli.check import Check, Level
+from gemini_proxy.cli.doctor_pool import check_credential_states, check_oauth_accounts
 from gemini_proxy.cli.messages_en import MESSAGES as ENGLISH
 from gemini_proxy.cli.setup_checks import oauth_file_problems
 from gemini_proxy.cli.status import quiet_logs
@@ -28,18 +33,9 @@ from gemini_proxy.state.factory import create_store
 from gemini_proxy.upstream.classify import UpstreamError
 from gemini_proxy.upstream.http import HttpClient
 
-Level = Literal["ok", "warn", "fail"]
 LABELS: dict[Level, str] = {"ok": "[ ok ]", "warn": "[warn]", "fail": "[FAIL]"}
 # Client keys shorter than this are guessable; `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_CLIENT_KEY_LENGTH = 20
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    level: Level
-    message: str
-    fix: str | None = None
 
 
 def add_parser(commands: Any) -> None:
@@ -226,10 +222,14 @@ def diagnose(args: argparse.Namespace) -> list[Check]:
     folder = Path(args.creds_dir)
     credentials = load_credentials(config, folder, os.environ)
     checks = [config_check, *check_folder(folder, credentials), check_credentials(credentials)]
+    checks += check_oauth_accounts(credentials)
     checks.append(check_client_keys(os.environ))
     checks += asyncio.run(check_upstream(config, credentials, args.timeout))
     checks += check_aws(config, args.aws)
-    checks.append(check_store(config))
+    store = check_store(config)
+    checks.append(store)
+    if store.level == "ok":
+        checks += check_credential_states(config, credentials)
     return checks
 
 

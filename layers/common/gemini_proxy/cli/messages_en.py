@@ -26,6 +26,15 @@ MESSAGES: dict[str, str] = {
         "Gemini CLI is logged in on this machine ({path}, account {fingerprint}),\n"
         "but the credentials folder does not have that account."
     ),
+    "found.oauth_notice": (
+        "About Gemini CLI accounts (OAuth): since 2026-06-18 Google serves them through Code\n"
+        "Assist only with a Gemini Code Assist Standard or Enterprise licence; free Code Assist\n"
+        "for individuals, Google AI Pro and Google AI Ultra accounts are refused. Gemini CLI's\n"
+        "terms also say that using its OAuth login from third-party software such as this proxy\n"
+        "violates them and may get the account suspended. AI Studio API keys\n"
+        "(https://aistudio.google.com/apikey) are the supported way; use an account only if it\n"
+        "has such a licence, at your own risk."
+    ),
     "q.import_gemini_cli": "Copy that account into the credentials folder?",
     # --- live checks -----------------------------------------------------------------------
     "q.live_check": "Check each credential with Google now?",
@@ -36,6 +45,12 @@ MESSAGES: dict[str, str] = {
     "verdict.rate_limited_for": "rate-limited, usable again in about {seconds} s ({reason})",
     "verdict.rate_limited": "rate-limited ({reason}): {message}",
     "verdict.invalid": "invalid ({reason}): {message}",
+    "verdict.unsupported_client": (
+        "invalid (UNSUPPORTED_CLIENT): Google no longer serves this account through Code Assist\n"
+        "      (since 2026-06-18: free Code Assist for individuals, Google AI Pro and Ultra).\n"
+        "      What still works: an AI Studio API key, or an account with a Code Assist\n"
+        "      Standard or Enterprise licence. Leave {source} out of the proxy."
+    ),
     "verdict.unknown": "could not be checked ({reason}): {message}",
     "summary.unchecked": "not checked live",
     "summary.checked": "{ok} ok, {limited} rate-limited, {invalid} invalid, {unknown} unchecked",

@@ -31,6 +31,15 @@ MESSAGES: dict[str, str] = {
         "Gemini CLI tiene una sesión iniciada en esta máquina ({path}, cuenta {fingerprint}),\n"
         "pero la carpeta de credenciales no tiene esa cuenta."
     ),
+    "found.oauth_notice": (
+        "Sobre las cuentas de Gemini CLI (OAuth): desde el 2026-06-18 Google solo las atiende en\n"
+        "Code Assist con una licencia de Gemini Code Assist Standard o Enterprise; rechaza las\n"
+        "cuentas gratuitas de Code Assist para particulares, Google AI Pro y Google AI Ultra.\n"
+        "Las condiciones de Gemini CLI dicen además que usar su inicio de sesión OAuth desde\n"
+        "software de terceros, como este proxy, las incumple y puede suponer la suspensión de la\n"
+        "cuenta. Las claves de API de AI Studio (https://aistudio.google.com/apikey) son la vía\n"
+        "admitida; usa una cuenta solo si tiene esa licencia, y bajo tu responsabilidad."
+    ),
     "q.import_gemini_cli": "¿Copiar esa cuenta a la carpeta de credenciales?",
     # --- comprobaciones en vivo ------------------------------------------------------------
     "q.live_check": "¿Comprobar ahora cada credencial con Google?",
@@ -43,6 +52,12 @@ MESSAGES: dict[str, str] = {
     ),
     "verdict.rate_limited": "limitada por cuota ({reason}): {message}",
     "verdict.invalid": "no válida ({reason}): {message}",
+    "verdict.unsupported_client": (
+        "no válida (UNSUPPORTED_CLIENT): Google ya no atiende esta cuenta en Code Assist\n"
+        "      (desde el 2026-06-18: Code Assist gratuito para particulares, Google AI Pro y\n"
+        "      Ultra). Lo que sigue funcionando: una clave de API de AI Studio, o una cuenta con\n"
+        "      licencia de Code Assist Standard o Enterprise. Deja {source} fuera del proxy."
+    ),
     "verdict.unknown": "no se pudo comprobar ({reason}): {message}",
     "summary.unchecked": "sin comprobar en vivo",
     "summary.checked": (

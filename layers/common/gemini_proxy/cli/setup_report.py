@@ -11,6 +11,7 @@ from typing import TextIO
 from gemini_proxy.cli.i18n import Messages
 from gemini_proxy.cli.setup_checks import CheckResult, Discovery, Verdict, scrub
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.upstream.classify import UNSUPPORTED_CLIENT
 
 BAR_WIDTH = 30
 KIND_NAMES = {"ai_studio": "AI Studio", "oauth": "OAuth"}
@@ -44,6 +45,8 @@ def discovery_lines(m: Messages, found: Discovery, folder: str) -> list[str]:
     ]
     if not found.credentials and found.gemini_cli is None:
         lines.append(m("found.none", folder=folder))
+    if oauth or found.gemini_cli is not None:
+        lines.append(m("found.oauth_notice"))
     if found.gemini_cli is not None:
         lines.append(
             m(
@@ -66,6 +69,9 @@ def result_line(m: Messages, result: CheckResult, everyone: list[Credential]) ->
         verdict = m("verdict.rate_limited_for", seconds=seconds, reason=reason, message=message)
     elif result.verdict is Verdict.RATE_LIMITED:
         verdict = m("verdict.rate_limited", reason=reason, message=message)
+    elif result.verdict is Verdict.INVALID and reason == UNSUPPORTED_CLIENT:
+        source = result.credential.source or result.credential.fingerprint
+        verdict = m("verdict.unsupported_client", source=source)
     elif result.verdict is Verdict.INVALID:
         verdict = m("verdict.invalid", reason=reason, message=message)
     else:

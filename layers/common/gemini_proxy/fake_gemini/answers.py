@@ -5,9 +5,9 @@
 - Candidate i > 0 appends ` (candidate i)`.
 - `call:NAME` words in the last user turn: one functionCall per declared NAME, args sampled from
   the declared schema (required properties only); `call:NAME{"json": "object"}` gives the args
-  verbatim, so a test can make a real agent run a chosen command. Mode ANY without a usable directive calls the
-  first allowed function; mode NONE never calls. Gemini 3 function calls carry a thoughtSignature
-  the fake remembers.
+  verbatim, so a test can make a real agent run a chosen command. Mode ANY without a usable
+  directive calls the first allowed function; mode NONE never calls. Gemini 3 function calls
+  carry a thoughtSignature the fake remembers.
 - Last user turn made of functionResponse parts: `Results: name=<json>; name=<json>`.
 - responseMimeType application/json: `{"echo": "<prompt>"}`, or a value sampled from the response
   schema (every string is the prompt).

@@ -57,6 +57,16 @@ TIERS: dict[str, dict[str, Any]] = {
 _ONBOARD_RESPONSE = "type.googleapis.com/google.internal.cloud.code.v1internal.OnboardUserResponse"
 
 
+def unsupported_tier() -> dict[str, Any]:
+    """The ineligible tier loadCodeAssist lists for an account Google no longer serves."""
+    return {
+        "reasonCode": "UNSUPPORTED_CLIENT",
+        "reasonMessage": errors.UNSUPPORTED_CLIENT_MESSAGE,
+        "tierId": "free-tier",
+        "tierName": TIERS["free-tier"]["name"],
+    }
+
+
 def tier_wire(tier_id: str, default: bool = False) -> dict[str, Any]:
     tier = dict(TIERS.get(tier_id) or {"id": tier_id, "name": tier_id})
     if default:
@@ -119,6 +129,8 @@ class CodeAssist:
             raise fault.error(FaultContext("code_assist", name or "", project))
         if fault is not None and fault.type == "reset":
             return ex.reset()
+        if account.unsupported_client:
+            raise errors.unsupported_client()
         raise_structural(body, "CodeAssistRequest")
         if not name:
             raise errors.invalid_argument("Request contains an invalid argument.")
@@ -152,6 +164,8 @@ class CodeAssist:
             raise fault.error(FaultContext("code_assist", name or ""))
         if fault is not None and fault.type == "reset":
             return ex.reset()
+        if account.unsupported_client:
+            raise errors.unsupported_client()
         raise_structural(body, "CodeAssistCountTokensRequest")
         model = find_model(name or "")
         if model is None or not model.code_assist:
@@ -177,8 +191,14 @@ class CodeAssist:
         if account.tier and not account.project and isinstance(requested, str) and requested:
             # A tier whose project the user chooses adopts the one the client names.
             account.project = requested
-        if account.tier and account.project:
+        if account.unsupported_client:
+            # Whatever tier it had: no current tier, the free tier refused, as Google answers.
             payload: dict[str, Any] = {
+                "allowedTiers": [tier_wire("standard-tier", default=True)],
+                "ineligibleTiers": [unsupported_tier()],
+            }
+        elif account.tier and account.project:
+            payload = {
                 "currentTier": tier_wire(account.tier),
                 "allowedTiers": [
                     tier_wire("free-tier", default=account.tier == "free-tier"),
@@ -204,6 +224,9 @@ class CodeAssist:
                     tier_wire("standard-tier"),
                 ]
             }
+        if account.ineligible and "ineligibleTiers" not in payload:
+            # A served account may still be told which tiers it cannot have.
+            payload["ineligibleTiers"] = account.ineligible
         return ex.json(payload)
 
     def _onboard(self, ex: Exchange, account: Account, body: dict[str, Any]) -> Response:
@@ -214,6 +237,8 @@ class CodeAssist:
         if not isinstance(tier, str) or not tier:
             raise errors.invalid_argument("Request contains an invalid argument.")
         requested = get(body, "cloudaicompanionProject")
+        if account.unsupported_client:
+            raise errors.failed_precondition(errors.UNSUPPORTED_CLIENT_MESSAGE)
         refused = [t for t in account.ineligible if t.get("tierId", "free-tier") == tier]
         if refused:
             raise errors.failed_precondition(

@@ -11,6 +11,7 @@ POST /_control/faults -> the rule, with its "id":
      "model": "gemini-2.5-flash" | null,
      "fault": {"type": "rate_limit_minute", "retry_delay": "15s", "array_wrapped": false} | "type",
      "times": 2 | null,
+     "probability": 0.1 (default 1: every matching request),
      "api": "ai_studio" | "code_assist" | "oauth" | null,
      "kinds": ["stream", ...] | null}
     `kinds` defaults to generate, stream, count_tokens, embed, batch_embed; name the others
@@ -23,7 +24,12 @@ POST /_control/accounts -> the account; an upsert where only the fields given ch
      "project": "my-project" | null,
      "ineligible": null | "VALIDATION_REQUIRED" | {IneligibleTier} | [{IneligibleTier}, ...],
      "revoked": true | false,
+     "unsupported_client": true | false,
      "access_token": raw, "expires_in": seconds}
+    `unsupported_client: true` answers as Google has since 2026-06-18 for free Code Assist for
+    individuals, Google AI Pro and Ultra accounts: loadCodeAssist lists the free tier as
+    ineligible with reasonCode UNSUPPORTED_CLIENT (and no current tier), onboarding and
+    generation are refused with Gemini CLI's "This client is no longer supported" message.
     An IneligibleTier is Code Assist's wire object (reasonCode, reasonMessage, tierId,
     validationUrl, ...); a bare reasonCode string or missing fields get realistic defaults.
 GET /_control/accounts -> {"accounts": [account, ...]} (access tokens as fingerprints).
@@ -56,6 +62,7 @@ _REASONS = {
     "DASHER_USER": "Your Google Workspace account needs a Google Cloud project. Set "
     "GOOGLE_CLOUD_PROJECT.",
     "NON_USER_ACCOUNT": "Service accounts cannot use Gemini Code Assist for individuals.",
+    "UNSUPPORTED_CLIENT": errors.UNSUPPORTED_CLIENT_MESSAGE,
 }
 _ACCOUNT_FIELDS = frozenset(
     {
@@ -65,6 +72,7 @@ _ACCOUNT_FIELDS = frozenset(
         "project",
         "ineligible",
         "revoked",
+        "unsupported_client",
         "access_token",
         "expires_in",
     }
@@ -196,6 +204,8 @@ class Control:
             account.ineligible = [_ineligible_tier(item) for item in items]
         if spec.get("tier", "unset") is None or "ineligible" in spec:
             account.operation = None
+        if "unsupported_client" in spec:
+            account.unsupported_client = bool(spec["unsupported_client"])
         if "revoked" in spec:
             if spec["revoked"]:
                 state.revoke(account)

@@ -343,6 +343,21 @@ def unauthenticated(missing: bool = False) -> GoogleError:
     )
 
 
+# What Gemini CLI users quote since 2026-06-18 for free "Gemini Code Assist for individuals",
+# Google AI Pro and Ultra accounts (gemini-cli issues, 2026): as `reasonMessage` of the
+# UNSUPPORTED_CLIENT ineligible tier, and as the message of refused generation calls.
+UNSUPPORTED_CLIENT_MESSAGE = (
+    "This client is no longer supported for Gemini Code Assist for individuals. To continue "
+    "using Gemini, please migrate to the Antigravity suite of products: https://antigravity.google"
+)
+
+
+def unsupported_client() -> GoogleError:
+    """A generation call refused for such an account. Only the message is public; the status
+    and the bare body (no ErrorInfo) are our reading, so a client must go by the message."""
+    return error(403, "PERMISSION_DENIED", UNSUPPORTED_CLIENT_MESSAGE)
+
+
 def unavailable(message: str = "The model is overloaded. Please try again later.") -> GoogleError:
     return error(503, "UNAVAILABLE", message)
 

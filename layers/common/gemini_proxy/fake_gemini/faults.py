@@ -1,11 +1,15 @@
-"""Scripted faults: which request fails, how, and how many times.
+"""Scripted faults: which request fails, how, how many times and how often.
 
 A rule matches on credential fingerprint, model, API and request kind (each None = any); the first
-matching rule with uses left applies and loses one use. Error faults become a `GoogleError`; shape
-faults (reset, drops, odd answers) are carried out by the route layer, which reads `Fault`.
+matching rule with uses left whose chance comes up applies and loses one use. A rule's
+`probability` (default 1) is that chance, drawn from one seeded generator per fault book, so a
+mix of "half the time" and "one request in ten" faults plays out the same way for the same order
+of requests. Error faults become a `GoogleError`; shape faults (reset, drops, odd answers) are
+carried out by the route layer, which reads `Fault`.
 """
 
 import itertools
+import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +22,8 @@ from .catalog import bare_model_id
 # quota fault does not also break its token refresh or project discovery.
 DEFAULT_KINDS = frozenset({"generate", "stream", "count_tokens", "embed", "batch_embed"})
 APIS = frozenset({"ai_studio", "code_assist", "oauth"})
+# The fault book's generator starts here on every reset: runs are repeatable.
+RANDOM_SEED = 1618
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,7 @@ _ERRORS: dict[str, tuple[frozenset[str], _Builder]] = {
         lambda p, c: errors.validation_required(str(p.get("url", errors.DEFAULT_VALIDATION_URL))),
     ),
     "unauthenticated": (frozenset(), lambda p, c: errors.unauthenticated()),
+    "unsupported_client": (frozenset(), lambda p, c: errors.unsupported_client()),
     "unavailable": (
         frozenset({"message"}),
         lambda p, c: errors.unavailable(
@@ -142,6 +149,7 @@ class FaultRule:
     api: str | None = None
     kinds: frozenset[str] | None = None
     times_left: int | None = None
+    probability: float = 1.0
     applied: int = 0
 
     @property
@@ -168,6 +176,7 @@ class FaultRule:
             "kinds": sorted(self.kinds) if self.kinds is not None else None,
             "fault": self.spec,
             "times_left": self.times_left,
+            "probability": self.probability,
             "applied": self.applied,
         }
 
@@ -176,7 +185,7 @@ def parse_rule(rule_id: str, payload: Any) -> FaultRule:
     """A rule from the control API's JSON; ValueError says what is wrong."""
     if not isinstance(payload, dict):
         raise ValueError("body must be a JSON object")
-    allowed = {"credential", "model", "fault", "times", "api", "kinds"}
+    allowed = {"credential", "model", "fault", "times", "api", "kinds", "probability"}
     unknown = sorted(set(payload) - allowed)
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(unknown)}")
@@ -212,7 +221,14 @@ def parse_rule(rule_id: str, payload: Any) -> FaultRule:
         api=api,
         kinds=frozenset(kinds) if kinds is not None else None,
         times_left=times,
+        probability=_probability(payload.get("probability", 1.0)),
     )
+
+
+def _probability(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ValueError("probability must be a number greater than 0 and at most 1")
+    return float(value)
 
 
 def _check_params(spec: dict[str, Any]) -> None:
@@ -234,10 +250,12 @@ class FaultBook:
         self.rules: list[FaultRule] = []
         self._ids = itertools.count(1)
         self._applied: Counter[str] = Counter()
+        self._random = random.Random(RANDOM_SEED)  # noqa: S311 (a test double, not security)
 
     def clear(self) -> None:
         self.rules.clear()
         self._applied.clear()
+        self._random.seed(RANDOM_SEED)
 
     def add(self, payload: Any) -> FaultRule:
         rule = parse_rule(f"fault-{next(self._ids)}", payload)
@@ -254,7 +272,7 @@ class FaultBook:
         if not self.rules:
             return None
         for rule in self.rules:
-            if rule.matches(api, kind, credential, model):
+            if rule.matches(api, kind, credential, model) and self._chance(rule):
                 if rule.times_left is not None:
                     rule.times_left -= 1
                 rule.applied += 1
@@ -262,6 +280,9 @@ class FaultBook:
                 params = {k: v for k, v in rule.spec.items() if k != "type"}
                 return Fault(rule.type, params, rule.id)
         return None
+
+    def _chance(self, rule: FaultRule) -> bool:
+        return rule.probability >= 1 or self._random.random() < rule.probability
 
     def applied_counts(self) -> dict[str, int]:
         return dict(self._applied)

@@ -77,6 +77,10 @@ class Account:
     ineligible: list[dict[str, Any]] = field(default_factory=list)
     revoked: bool = False
     operation: Operation | None = None
+    unsupported_client: bool = False
+    """Google no longer serves this account type through Code Assist (since 2026-06-18: free
+    Code Assist for individuals, Google AI Pro and Ultra): loadCodeAssist lists the free tier as
+    UNSUPPORTED_CLIENT, onboarding and generation are refused, whatever tier it had."""
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,7 @@ class Account:
             "project": self.project,
             "ineligible": self.ineligible,
             "revoked": self.revoked,
+            "unsupported_client": self.unsupported_client,
             "onboarding": None
             if self.operation is None
             else {

@@ -65,14 +65,19 @@ class Rules:
 
 _BENCHES = {FailureKind.RATE_LIMITED, FailureKind.DAILY_QUOTA, FailureKind.QUOTA_EXHAUSTED}
 _DEAD = {FailureKind.INVALID_CREDENTIAL, FailureKind.NOT_PROVISIONED}
-_UNEXPLAINED = {FailureKind.UNKNOWN, FailureKind.BAD_ANSWER}
+# What counts towards `consecutive_failures`: failures nobody explained (an unreadable or empty
+# answer, an odd status) - and only those the pool found pointing at the credential, i.e. while
+# another credential answered the same model (see CredentialPool.record_failure). Google's own
+# trouble (5xx, capacity, network: UNAVAILABLE) never counts: a burst of 500s during an incident
+# is no reason to bench a key, and benching every key on one would turn it into an outage.
+UNEXPLAINED = frozenset({FailureKind.UNKNOWN, FailureKind.BAD_ANSWER})
 
 
 def scope(failure: Failure) -> str | None:
     """Which entry a failure changes: the model's, the credential's (ANY_MODEL), or none."""
     if failure.kind in _BENCHES:
         return "model"
-    if failure.kind in _DEAD or failure.kind in _UNEXPLAINED:
+    if failure.kind in _DEAD or failure.kind in UNEXPLAINED:
         return ANY_MODEL
     return None
 
@@ -83,7 +88,7 @@ def after_failure(current: Entry, failure: Failure, rules: Rules, now: float) ->
         return _benched(current, failure, rules, now)
     if failure.kind in _DEAD:
         return _invalid(failure, rules, now, f"{failure.kind.value}: {failure.reason or ''}")
-    if failure.kind in _UNEXPLAINED:
+    if failure.kind in UNEXPLAINED:
         failures = current.failures + 1
         if failures >= rules.consecutive_failures:
             reason = f"{failures} unexplained failures in a row (last: {failure.kind.value})"
@@ -92,17 +97,15 @@ def after_failure(current: Entry, failure: Failure, rules: Rules, now: float) ->
     return None
 
 
-# Within one window, a report that extends the bench by less than this is not worth a write.
-EXTEND_MIN_SECONDS = 1.0
-
-
 def _benched(current: Entry, failure: Failure, rules: Rules, now: float) -> Entry | None:
     seconds = failure.cooldown_seconds or rules.default_cooldown
     strikes = current.strikes
     if current.status is Status.RATE_LIMITED and current.cooldown_until > now:
         # Same window (another request, another instance): extend, never shorten, and do
-        # not escalate twice for one window.
-        if now + seconds < current.cooldown_until + EXTEND_MIN_SECONDS:
+        # not escalate twice for one window. Any later end is Google's word: requests in flight
+        # when a key hits its limit each bring a hint counted from their own answer, and the
+        # last one is honoured even if that costs a write for a few milliseconds more.
+        if now + seconds <= current.cooldown_until:
             return None
         until = now + seconds
     else:

@@ -25,11 +25,28 @@ class ModelCatalog:
         self._ttl = ttl_seconds
         self._upstream: list[str] = []
         self._fresh_until = 0.0
+        # Models Gemini has answered for: real, whatever the lists say. Only real models can
+        # get in, so a client inventing names cannot grow it.
+        self._answered: set[str] = set()
 
     def resolve(self, requested: str) -> str:
         """The Gemini model id behind a requested name (alias or `models/` form)."""
         name = requested.removeprefix("models/")
         return self.aliases.get(name, name)
+
+    def knows(self, model: str) -> bool:
+        """Whether `model` is one the proxy lists or has seen Gemini answer for. Labels and
+        views name only such models, so invented names leave no trace."""
+        return (
+            model in self._answered
+            or model in self._configured
+            or model in self._upstream
+            or model in self.aliases
+            or model in self.aliases.values()
+        )
+
+    def answered(self, model: str) -> None:
+        self._answered.add(model)
 
     async def names(self) -> list[str]:
         if self._fetch is not None and time.monotonic() >= self._fresh_until:

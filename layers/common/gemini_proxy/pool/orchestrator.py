@@ -2,11 +2,11 @@
 
 Failover happens only before anything reached the client: for a stream, the orchestrator holds
 back until the first translated chunk exists, and from then on the stream is committed to that
-credential. The orchestrator sees the upstream and the translation through protocols only.
+credential. Which credential goes next, and when to give up, is the attempt policy's
+(`attempts.AttemptPlan`); what the client hears when every attempt failed is `verdicts`'. The
+orchestrator sees the upstream and the translation through protocols only.
 """
 
-import asyncio
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from gemini_proxy.credentials.models import Credential, CredentialKind
-from gemini_proxy.errors import InvalidRequest, NoCredentials, NotFound, ProxyError
+from gemini_proxy.errors import ProxyError
 from gemini_proxy.logs import logger
+from gemini_proxy.pool.attempts import AttemptPlan
 from gemini_proxy.pool.pool import CredentialPool
+from gemini_proxy.pool.verdicts import all_benched
+from gemini_proxy.pool.verdicts import client_error as client_error
 from gemini_proxy.upstream.classify import Failure, FailureKind, UpstreamError
 
 T = TypeVar("T")
@@ -75,131 +78,76 @@ class Orchestrator:
         max_wait_seconds: float = 0.0,
     ) -> None:
         self.pool = pool
-        self._max_attempts = max_attempts
-        self._deadline = deadline_seconds
+        self._max_attempts = max_attempts  # passes over the usable credentials, at most
+        self._deadline = deadline_seconds  # no attempt starts later than this after the first
         self._max_wait = max_wait_seconds
 
-    async def _candidates(
-        self, model: str, kinds: frozenset[CredentialKind] | None
-    ) -> list[Credential]:
-        if not self.pool.credentials:
-            raise NoCredentials(
-                "No Gemini credentials are loaded. Put Gemini CLI OAuth accounts "
-                "(oauth_creds.json files) or AI Studio API keys ('ai_studio_keys.txt', one a "
-                "line) in the 'oauth creds' folder and restart the proxy.",
-                code="no_credentials",
-            )
-        if kinds is not None and not any(c.kind in kinds for c in self.pool.members()):
-            raise NoCredentials(
-                f"This request needs a credential of kind {', '.join(sorted(kinds))}, and none "
-                "is loaded: Gemini CLI OAuth accounts (Code Assist) cannot serve it. Add AI "
-                "Studio API keys to 'oauth creds/ai_studio_keys.txt' and restart the proxy.",
-                code="no_credentials",
-            )
-        waited = 0.0
-        while True:
-            selection = await self.pool.select(model, kinds)
-            order = list(selection.candidates)  # _attempts stops at max_attempts
-            for probe in selection.probes[:1]:
-                # A credential benched as INVALID gets one request per recheck interval.
-                if await self.pool.claim_probe(probe):
-                    order.append(probe)
-            if order:
-                return order
-            wait = selection.retry_after
-            if wait is None:
-                raise _all_invalid()
-            if waited + wait > self._max_wait:
-                raise _all_benched(wait)
-            await asyncio.sleep(wait)
-            waited += wait
-
-    async def _attempts(
-        self,
-        model: str,
-        failures: list[Failure],
-        kinds: frozenset[CredentialKind] | None = None,
-    ) -> AsyncIterator[tuple[int, Credential]]:
-        """Credentials to try, in order, within the attempt count and the deadline.
-
-        Yields only credentials the pool let us acquire; the caller releases each one.
-        """
-        deadline = time.monotonic() + self._deadline
-        tried: set[str] = set()
-        while True:
-            try:
-                candidates = await self._candidates(model, kinds)
-                order = [c for c in candidates if c.fingerprint not in tried]
-            except ProxyError:
-                if not failures:
-                    raise
-                return  # later rounds: report the failures seen so far
-            waiting = False
-            for credential in order:
-                if len(tried) >= self._max_attempts or (failures and time.monotonic() > deadline):
-                    return
-                if not self.pool.acquire(credential, model):
-                    waiting = waiting or self.pool.busy_unproven(credential)
-                    continue
-                tried.add(credential.fingerprint)
-                yield len(tried), credential
-            remaining = deadline - time.monotonic()
-            if not waiting or len(tried) >= self._max_attempts or remaining <= 0:
-                return
-            await self.pool.settled(remaining)
+    def _plan(
+        self, model: str, kinds: frozenset[CredentialKind] | None, prefer: str | None
+    ) -> AttemptPlan:
+        return AttemptPlan(
+            self.pool, model, kinds, self._max_attempts, self._deadline, self._max_wait, prefer
+        )
 
     async def run(
         self,
         model: str,
         operation: Callable[[Credential], Awaitable[T]],
         kinds: frozenset[CredentialKind] | None = None,
+        prefer: str | None = None,
     ) -> Served[T]:
         """Run `operation` with one credential after another until one succeeds.
 
         The operation includes translating the answer, so an answer that turns out empty or
         malformed fails over like any other upstream failure. `kinds`: only credentials of
-        those kinds may serve (an endpoint that only AI Studio has).
+        those kinds may serve (an endpoint that only AI Studio has). `prefer`: the fingerprint
+        of a credential to try first if the pool offers it.
         """
-        failures: list[Failure] = []
-        async for attempt, credential in self._attempts(model, failures, kinds):
+        plan = self._plan(model, kinds, prefer)
+        while (credential := await plan.next()) is not None:
             started = time.perf_counter()
             try:
                 value = await operation(credential)
             except UpstreamError as exc:
-                await self._failed(credential, model, exc.failure, failures)
+                # Nothing reached the client: a lost connection may be retried at once.
+                await self._failed(plan, credential, exc.failure, before_any_byte=True)
                 if not exc.failure.retry_elsewhere:
                     break
                 continue
             except ProxyError:
                 raise  # the client's own error (a blocked prompt...): no other key helps
             except Exception:
-                await self._failed(credential, model, _internal_failure(), failures)
+                await self._failed(plan, credential, _internal_failure(), before_any_byte=False)
                 continue
             finally:
                 self.pool.release(credential)
             await self.pool.record_success(credential, model)
-            return Served(value, credential, attempt, (time.perf_counter() - started) * 1000)
-        raise self._client_error(model, failures)
+            upstream_ms = (time.perf_counter() - started) * 1000
+            return Served(value, credential, plan.attempts, upstream_ms)
+        raise self._client_error(model, plan.failures)
 
     async def stream(
         self,
         model: str,
         open_stream: StreamOpener[E],
-        new_translator: Callable[[], ChunkTranslator[E, T]],
+        new_translator: Callable[[Credential], ChunkTranslator[E, T]],
         kinds: frozenset[CredentialKind] | None = None,
+        prefer: str | None = None,
     ) -> OpenStream[E, T]:
         """Open a stream that has produced its first chunks, failing over until then."""
-        failures: list[Failure] = []
-        async for attempt, credential in self._attempts(model, failures, kinds):
+        plan = self._plan(model, kinds, prefer)
+        while (credential := await plan.next()) is not None:
             started = time.perf_counter()
             exit_stack = AsyncExitStack()
+            progress = _Progress()
             try:
                 events = await exit_stack.enter_async_context(open_stream(credential))
-                translator = new_translator()
-                first = await _first_chunks(events, translator)
+                translator = new_translator(credential)
+                first = await _first_chunks(events, translator, progress)
             except UpstreamError as exc:
                 await exit_stack.aclose()
-                await self._failed(credential, model, exc.failure, failures)
+                fresh = progress.events == 0  # Google had sent nothing yet
+                await self._failed(plan, credential, exc.failure, before_any_byte=fresh)
                 if not exc.failure.retry_elsewhere:
                     break
                 continue
@@ -208,7 +156,7 @@ class Orchestrator:
                 raise
             except Exception:
                 await exit_stack.aclose()
-                await self._failed(credential, model, _internal_failure(), failures)
+                await self._failed(plan, credential, _internal_failure(), before_any_byte=False)
                 continue
             except BaseException:
                 await exit_stack.aclose()
@@ -219,21 +167,24 @@ class Orchestrator:
             await self.pool.record_success(credential, model)
             upstream_ms = (time.perf_counter() - started) * 1000
             return OpenStream(
-                first, credential, attempt, upstream_ms, events, translator, exit_stack
+                first, credential, plan.attempts, upstream_ms, events, translator, exit_stack
             )
-        raise self._client_error(model, failures)
+        raise self._client_error(model, plan.failures)
 
     async def _failed(
-        self, credential: Credential, model: str, failure: Failure, failures: list[Failure]
+        self, plan: AttemptPlan, credential: Credential, failure: Failure, before_any_byte: bool
     ) -> None:
-        _note_failure(credential, model, failure)
-        failures.append(failure)
-        await self.pool.record_failure(credential, model, failure)
+        _note_failure(credential, plan.model, failure)
+        # The pool first: the plan's next choice must already see a bench this failure causes.
+        await self.pool.record_failure(credential, plan.model, failure)
+        plan.failed(credential, failure, before_any_byte)
 
     def _client_error(self, model: str, failures: list[Failure]) -> ProxyError:
+        retry_after = self.pool.retry_after(model)
         if not failures:
-            return _all_benched(self.pool.retry_after(model) or 1.0)
-        return client_error(failures, self.pool.retry_after(model))
+            return all_benched(retry_after or 1.0)
+        usable = self.pool.available_counts([model])[model]
+        return client_error(failures, retry_after, usable)
 
 
 def _internal_failure() -> Failure:
@@ -243,9 +194,17 @@ def _internal_failure() -> Failure:
     return Failure(FailureKind.UNKNOWN, 0, "the proxy hit an internal error on this attempt")
 
 
-async def _first_chunks(events: AsyncIterator[E], translator: ChunkTranslator[E, T]) -> Sequence[T]:
+@dataclass
+class _Progress:
+    events: int = 0  # upstream events read before the first chunk
+
+
+async def _first_chunks(
+    events: AsyncIterator[E], translator: ChunkTranslator[E, T], progress: _Progress
+) -> Sequence[T]:
     """Read until there is something to send; an empty stream ends in translator.finish()."""
     async for event in events:
+        progress.events += 1
         chunks = translator.feed(event)
         if chunks:
             return chunks
@@ -262,56 +221,4 @@ def _note_failure(credential: Credential, model: str, failure: Failure) -> None:
             "upstream_status": failure.status,
             "reason": failure.reason,
         },
-    )
-
-
-_RATE_LIMITS = {FailureKind.RATE_LIMITED, FailureKind.DAILY_QUOTA, FailureKind.QUOTA_EXHAUSTED}
-_DEAD = {FailureKind.INVALID_CREDENTIAL, FailureKind.NOT_PROVISIONED, FailureKind.UNAUTHENTICATED}
-
-
-def _all_benched(wait: float) -> ProxyError:
-    return ProxyError(
-        "Every credential for this model is cooling down after Gemini rate limits; "
-        "retry after the time in the Retry-After header",
-        status=429,
-        type="rate_limit_error",
-        code="rate_limit_exceeded",
-        headers={"retry-after": str(max(1, math.ceil(wait)))},
-    )
-
-
-def _all_invalid() -> ProxyError:
-    return ProxyError(
-        "No usable credential: every one is marked invalid (dead key, revoked login or "
-        "project not provisioned). See GET /admin/credentials for the reasons.",
-        status=503,
-        code="no_usable_credential",
-    )
-
-
-def client_error(failures: list[Failure], retry_after: float | None = None) -> ProxyError:
-    """The one error the client sees after every attempt failed."""
-    last = failures[-1]
-    if last.kind is FailureKind.CLIENT_ERROR:
-        return InvalidRequest(
-            f"Gemini rejected the request: {last.message}", code="invalid_request"
-        )
-    if last.kind is FailureKind.MODEL_NOT_FOUND:
-        return NotFound(last.message, param="model", code="model_not_found")
-    kinds = {failure.kind for failure in failures}
-    if kinds <= _RATE_LIMITS:
-        hints = [failure.cooldown_seconds or 1.0 for failure in failures]
-        return _all_benched(retry_after if retry_after is not None else min(hints))
-    if kinds <= _DEAD:
-        return ProxyError(
-            "Every credential tried was refused by Gemini (invalid, revoked or not provisioned); "
-            "see GET /admin/credentials for the reasons",
-            status=503,
-            code="no_usable_credential",
-        )
-    return ProxyError(
-        f"Gemini failed to answer after {len(failures)} attempt(s): {last.message}",
-        status=502,
-        type="upstream_error",
-        code=last.kind.value,
     )

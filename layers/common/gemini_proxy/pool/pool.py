@@ -26,6 +26,13 @@ from gemini_proxy.upstream.classify import Failure, FailureKind
 WRITE_ATTEMPTS = 8
 # After a Google-side failure, a credential goes to the back of the order for this long.
 TROUBLE_SECONDS = 3.0
+# An unexplained failure points at its credential only if another credential answered the same
+# model this recently (and since the credential's previous unexplained failure).
+EVIDENCE_SECONDS = 60.0
+# Google-side failures in a row on one model, with no answer between them, that mean Google
+# is failing for everyone (an incident) rather than for one request. "Overloaded" answers do
+# not count: a request never retries those on the same credential anyway.
+OUTAGE_STREAK = 12
 # Per-model caches hold at most this many models: a client may invent model names, and each
 # must not cost memory for the life of the process. Past the bound they are rebuilt on demand.
 MAX_CACHED_MODELS = 256
@@ -70,7 +77,9 @@ class CredentialPool:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._entries: dict[str, tuple[Entry, int]] = {}  # key -> (entry, version)
-        self._generation = 0  # bumped on every change of _entries
+        # Transitions this process has decided but not yet written: they count at once.
+        self._pending: dict[str, Entry] = {}
+        self._generation = 0  # bumped on every change of _entries or _pending
         self._views: dict[str, tuple[int, float, list[list[Credential]], list[Credential]]] = {}
         self._loaded_at: float | None = None
         self._loaded_marker: object | None = None
@@ -87,6 +96,11 @@ class CredentialPool:
         self._settled = asyncio.Event()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._troubled: dict[tuple[str, str], float] = {}
+        # Evidence, local to this process: when each credential last answered each model, when
+        # each last failed unexplained, and Google-side failures in a row per model.
+        self._answered: dict[str, dict[str, float]] = {}
+        self._unexplained_at: dict[str, float] = {}
+        self._google_streak: dict[str, int] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -116,8 +130,18 @@ class CredentialPool:
             self._loaded_at = time.monotonic()
             self._loaded_marker = marker
 
+    async def refresh(self) -> None:
+        """Pick up other processes' transitions if the store says there are any (SQLite: a
+        file read; otherwise once per cache period): before each attempt, not only before
+        each request, since a request's earlier attempts may take a while."""
+        await self._fresh()
+
     def entry(self, credential: Credential, model: str) -> Entry:
-        found = self._entries.get(health.key(credential.fingerprint, model))
+        record_key = health.key(credential.fingerprint, model)
+        pending = self._pending.get(record_key)
+        if pending is not None:
+            return pending
+        found = self._entries.get(record_key)
         return found[0] if found else Entry()
 
     def _usable(self, credential: Credential, model: str, now: float) -> bool:
@@ -282,14 +306,13 @@ class CredentialPool:
         self.counters.failures[credential.fingerprint] += 1
         self.counters.last_failure[credential.fingerprint] = failure.kind.value
         if failure.kind is FailureKind.UNAVAILABLE:
-            # No bench for Google's own trouble, but this process tries others first for a
-            # moment (local only: nothing is written).
-            now = self._clock()
-            if len(self._troubled) >= MAX_CACHED_MODELS:
-                self._troubled = {k: t for k, t in self._troubled.items() if t > now}
-            self._troubled[(credential.fingerprint, model)] = now + TROUBLE_SECONDS
+            self._google_trouble(credential, model, failure)
         where = health.scope(failure)
         if where is None:
+            return
+        if failure.kind in health.UNEXPLAINED and not self._points_at(credential, model):
+            # Nobody else answered either: Google (or the network) failing for everyone must
+            # not count against each key in turn until the whole pool is benched.
             return
         rules = self._rules_of(credential)
         target = ANY_MODEL if where == ANY_MODEL else model
@@ -313,9 +336,41 @@ class CredentialPool:
                 },
             )
 
+    def _google_trouble(self, credential: Credential, model: str, failure: Failure) -> None:
+        # No bench for Google's own trouble, but this process tries others first for a
+        # moment (local only: nothing is written).
+        now = self._clock()
+        if len(self._troubled) >= MAX_CACHED_MODELS:
+            self._troubled = {k: t for k, t in self._troubled.items() if t > now}
+        self._troubled[(credential.fingerprint, model)] = now + TROUBLE_SECONDS
+        if failure.busy:
+            return  # never retried within a request (attempts.py): nothing to damp
+        if model not in self._google_streak and len(self._google_streak) >= MAX_CACHED_MODELS:
+            self._google_streak.clear()
+        self._google_streak[model] = self._google_streak.get(model, 0) + 1
+
+    def google_failing(self, model: str) -> bool:
+        """Has Google failed on its side (5xx other than 503, no answer) OUTAGE_STREAK times
+        in a row for `model`, with no answer between? Then retrying a request on every
+        credential, pass after pass, would only multiply the load of an incident."""
+        return self._google_streak.get(model, 0) >= OUTAGE_STREAK
+
+    def _points_at(self, credential: Credential, model: str) -> bool:
+        """Does an unexplained failure of `credential` point at it: did another credential
+        answer `model` recently, and since this one's previous unexplained failure?"""
+        now = self._clock()
+        since = max(now - EVIDENCE_SECONDS, self._unexplained_at.get(credential.fingerprint, 0.0))
+        self._unexplained_at[credential.fingerprint] = now
+        answered = self._answered.get(model, {})
+        return any(at > since for fp, at in answered.items() if fp != credential.fingerprint)
+
     async def record_success(self, credential: Credential, model: str) -> None:
         self.counters.requests[credential.fingerprint] += 1
         self._proven.add(credential.fingerprint)
+        self._google_streak.pop(model, None)
+        if model not in self._answered and len(self._answered) >= MAX_CACHED_MODELS:
+            self._answered.clear()
+        self._answered.setdefault(model, {})[credential.fingerprint] = self._clock()
         whole = self.entry(credential, ANY_MODEL)
         if whole.failures == 0 and whole.status is Status.AVAILABLE:
             return  # the steady path: nothing to write
@@ -331,20 +386,37 @@ class CredentialPool:
     ) -> Entry | None:
         """Apply `change` with compare-and-set, re-reading on conflict. The new entry or None."""
         record_key = health.key(credential.fingerprint, model)
-        # One transition per record at a time in this process: concurrent failures of one
-        # credential then queue here instead of racing each other through the store.
-        async with self._locks[record_key]:
-            try:
-                return await self._write(record_key, change)
-            except Exception:
-                # Not shared, but not lost for this process: apply it to the local copy.
-                logger.exception("could not record a credential transition; kept locally")
-                current, version = self._entries.get(record_key, (Entry(), 0))
-                new = change(current)
-                if new is not None:
-                    self._entries[record_key] = (new, version)
-                    self._generation += 1
-                return new
+        # Known to this process at once: the write below may take a while (SQLite in a worker
+        # thread, DynamoDB over the network, behind other transitions of the record), and no
+        # request of this process may go to a credential it already knows is benched.
+        early = change(self.entry(credential, model))
+        if early is not None:
+            self._pending[record_key] = early
+            self._generation += 1
+        try:
+            # One transition per record at a time in this process: concurrent failures of one
+            # credential then queue here instead of racing each other through the store.
+            async with self._locks[record_key]:
+                return await self._write_or_keep(record_key, change)
+        finally:
+            if early is not None and self._pending.get(record_key) is early:
+                del self._pending[record_key]  # a later transition's stays until it is written
+                self._generation += 1
+
+    async def _write_or_keep(
+        self, record_key: str, change: Callable[[Entry], Entry | None]
+    ) -> Entry | None:
+        try:
+            return await self._write(record_key, change)
+        except Exception:
+            # Not shared, but not lost for this process: apply it to the local copy.
+            logger.exception("could not record a credential transition; kept locally")
+            current, version = self._entries.get(record_key, (Entry(), 0))
+            new = change(current)
+            if new is not None:
+                self._entries[record_key] = (new, version)
+                self._generation += 1
+            return new
 
     async def _write(
         self, record_key: str, change: Callable[[Entry], Entry | None]

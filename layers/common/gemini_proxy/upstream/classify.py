@@ -16,6 +16,7 @@ from pydantic_core import from_json
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DEFAULT_RATE_LIMIT_SECONDS = 60.0
 SHORT_RATE_LIMIT_SECONDS = 10.0
+NETWORK = "NETWORK"  # the reason of a failure that got no HTTP answer at all
 
 
 class FailureKind(StrEnum):
@@ -59,6 +60,19 @@ class Failure:
     @property
     def retry_elsewhere(self) -> bool:
         return self.kind in RETRY_ELSEWHERE
+
+    @property
+    def connection_lost(self) -> bool:
+        """No HTTP answer at all (reset, refused, timed out): worth one more try at once."""
+        return self.kind is FailureKind.UNAVAILABLE and self.reason == NETWORK
+
+    @property
+    def busy(self) -> bool:
+        """Google's side says "overloaded" or "no capacity" (503, MODEL_CAPACITY_EXHAUSTED):
+        another credential may have room; the same one a moment later seldom does."""
+        return self.kind is FailureKind.UNAVAILABLE and (
+            self.status == 503 or self.reason == "MODEL_CAPACITY_EXHAUSTED"
+        )
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
@@ -159,6 +173,10 @@ def classify_http(status: int, body: bytes, now: datetime | None = None) -> Fail
     reasons = _error_reasons(error)
     text = f"{message} {' '.join(reasons)} {error.get('status', '')}"
 
+    if 400 <= status < 500 and _unsupported_client(message, reasons):
+        # Before the status: whatever status the refusal comes with, it is about the account
+        # (never the request, which a 400 would otherwise say) and it does not heal by itself.
+        return Failure(FailureKind.NOT_PROVISIONED, status, message, UNSUPPORTED_CLIENT)
     if status == 429 and "MODEL_CAPACITY_EXHAUSTED" in reasons:
         # Code Assist reports "no capacity" as a 429: Google's side, not this credential's.
         return Failure(FailureKind.UNAVAILABLE, status, message, "MODEL_CAPACITY_EXHAUSTED")
@@ -174,7 +192,9 @@ def classify_http(status: int, body: bytes, now: datetime | None = None) -> Fail
         return _classify_403(message, reasons, text)
     if status == 404:
         return Failure(FailureKind.MODEL_NOT_FOUND, status, message)
-    if status in (408, 500, 502, 503, 504):
+    if status == 408 or status >= 500:
+        # Every 5xx is Google's side (an HTML 502 page, a 501 or 520 from a front end as much
+        # as a 500 INTERNAL): it never points at the credential, so it never counts against it.
         reason = next(iter(reasons), None) or str(error.get("status") or "") or None
         return Failure(FailureKind.UNAVAILABLE, status, message, reason)
     if 400 <= status < 500:
@@ -206,6 +226,20 @@ def _classify_429(
     )
 
 
+# Since 2026-06-18 Code Assist refuses free "Gemini Code Assist for individuals", Google AI Pro
+# and Ultra accounts: loadCodeAssist lists the free tier under `ineligibleTiers` with this
+# reasonCode, and generation is refused with "This client is no longer supported for Gemini Code
+# Assist for individuals. To continue using Gemini, please migrate to the Antigravity suite of
+# products" (the text users quote; the rest of that error body is not published, so the reason
+# and the text are both read).
+UNSUPPORTED_CLIENT = "UNSUPPORTED_CLIENT"
+_UNSUPPORTED_TEXT = re.compile(r"no longer supported for Gemini Code Assist", re.IGNORECASE)
+
+
+def _unsupported_client(message: str, reasons: list[str]) -> bool:
+    return UNSUPPORTED_CLIENT in reasons or _UNSUPPORTED_TEXT.search(message) is not None
+
+
 _NOT_PROVISIONED_MARKERS = ("IAM_PERMISSION_DENIED", "VALIDATION_REQUIRED", "cloudaicompanion")
 
 
@@ -219,7 +253,7 @@ def _classify_403(message: str, reasons: list[str], text: str) -> Failure:
 
 
 def network_failure(what: str) -> Failure:
-    return Failure(FailureKind.UNAVAILABLE, 0, f"could not reach Gemini: {what}", "NETWORK")
+    return Failure(FailureKind.UNAVAILABLE, 0, f"could not reach Gemini: {what}", NETWORK)
 
 
 def bad_answer(message: str) -> Failure:

@@ -7,6 +7,8 @@ no project, Google manages one), a long-running operation polled with `GET /v1in
 until done. A project set in the account's file is sent along and wins. Refusals
 (`ineligibleTiers`, validation required) become NOT_PROVISIONED with Google's reason and, when
 there is one, the URL a person must open; the pool shows that message in the admin view.
+An account Google no longer serves through Code Assist at all (`UNSUPPORTED_CLIENT`, since
+2026-06-18) gets a message naming its file and what still works (`unsupported_client`).
 
 The project is cached per account in memory and in the store (namespace `oauth_project`), and
 discovered by one instance at a time (`shared`).
@@ -21,7 +23,7 @@ from pydantic_core import to_json
 
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.logs import logger
-from gemini_proxy.upstream.classify import Failure, FailureKind, UpstreamError
+from gemini_proxy.upstream.classify import UNSUPPORTED_CLIENT, Failure, FailureKind, UpstreamError
 from gemini_proxy.upstream.http import HttpClient
 from gemini_proxy.upstream.shared import Produced, SharedValues, failure_data, raise_stored_failure
 from gemini_proxy.upstream.wire import WireModel
@@ -142,10 +144,15 @@ class ProjectResolver:
         loaded = await self._call(token, "loadCodeAssist", load_body, LoadCodeAssistResponse)
         if loaded.current_tier is None:
             _raise_if_validation_required(loaded)
+        project = configured or loaded.cloudaicompanion_project
+        if not project:
+            # Refused before any onboarding call when no project could come of it. An account
+            # with a project (a Standard or Enterprise licence) may list the free tier as
+            # ineligible too, and is served; with a configured one, onboarding decides.
+            _raise_if_unsupported_client(loaded, credential)
         if loaded.current_tier is not None:
-            project = configured or loaded.cloudaicompanion_project
             if not project:
-                raise _not_provisioned(loaded, "the account has a tier but no project")
+                raise _not_provisioned(loaded, "the account has a tier but no project", credential)
             return project, loaded.current_tier.id
         tier = next((t for t in loaded.allowed_tiers if t.is_default), Tier(id=LEGACY_TIER))
         tier_id = tier.id or LEGACY_TIER
@@ -164,11 +171,11 @@ class ProjectResolver:
             # Google refused the onboarding request itself: the account's problem to fix,
             # never the client's (which a CLIENT_ERROR would tell it).
             refused = f"onboarding refused: {exc.failure.message}"
-            raise _not_provisioned(loaded, refused) from None
+            raise _not_provisioned(loaded, refused, credential) from None
         found = operation.response.cloudaicompanion_project if operation.response else None
         project = configured or (found.id if found else None)
         if not project:
-            raise _not_provisioned(loaded, "onboarding gave no project")
+            raise _not_provisioned(loaded, "onboarding gave no project", credential)
         return project, tier_id
 
     async def _onboard(self, token: str, body: dict[str, Any]) -> Operation:
@@ -236,7 +243,35 @@ def _raise_if_validation_required(loaded: LoadCodeAssistResponse) -> None:
             )
 
 
-def _not_provisioned(loaded: LoadCodeAssistResponse, what: str) -> UpstreamError:
+def _raise_if_unsupported_client(loaded: LoadCodeAssistResponse, credential: Credential) -> None:
+    for tier in loaded.ineligible_tiers:
+        if tier.reason_code == UNSUPPORTED_CLIENT:
+            said = tier.reason_message or "this client is no longer supported"
+            raise UpstreamError(unsupported_client(credential.source, said))
+
+
+def unsupported_client(source: str, said: str) -> Failure:
+    """Why an account Google refuses as UNSUPPORTED_CLIENT cannot serve, for a person: which
+    file, what changed, and what still works. `said` is Google's own message."""
+    where = f"'{source}'" if source else "This account"
+    return Failure(
+        FailureKind.NOT_PROVISIONED,
+        403,
+        f"{where}: Google no longer serves this account through Gemini Code Assist. Since "
+        "2026-06-18 Code Assist (Gemini CLI's backend) refuses free Gemini Code Assist for "
+        "individuals, Google AI Pro and Google AI Ultra accounts. What still works: an AI "
+        "Studio API key (https://aistudio.google.com/apikey; one a line in "
+        "'ai_studio_keys.txt' in the credentials folder), or a Google account with a Gemini "
+        "Code Assist Standard or Enterprise licence. Remove this account from the proxy, or "
+        f'replace it with such an account. Google said: "{said}"',
+        UNSUPPORTED_CLIENT,
+    )
+
+
+def _not_provisioned(
+    loaded: LoadCodeAssistResponse, what: str, credential: Credential
+) -> UpstreamError:
+    _raise_if_unsupported_client(loaded, credential)
     if loaded.ineligible_tiers:
         reasons = "; ".join(
             f"{t.reason_message or 'not eligible'} ({t.reason_code or 'INELIGIBLE'})"
