@@ -17,6 +17,11 @@ ROOTS = [
     "CreateEmbeddingResponse",
     "ErrorResponse",
     "CreateChatCompletionRequest",
+    "CreateResponse",
+    "Response",
+    "ResponseStreamEvent",
+    "ResponseItemList",
+    "TokenCountsResource",
 ]
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 from openai import OpenAI
 
+from gemini_proxy.generation.outcome import Outcome
 from gemini_proxy.metrics import Metrics
 from tests.e2e.conftest import ProxyFactory, proxy_config
 from tests.support.fake import FakeGemini
@@ -46,16 +47,9 @@ def test_emf_lines_on_lambda(
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "GeminiProxy")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "gemini-proxy")
     emf = Metrics(emf=True)
-    emf.request(
-        {
-            "path": "/v1/chat/completions",
-            "model": "m",
-            "status": 429,
-            "error": "rate_limit_exceeded",
-            "total_ms": 3.0,
-            "available": 0,
-        }
-    )
+    outcome = Outcome("req_1", "POST", "/v1/chat/completions", "openai", status=429)
+    outcome.error = "rate_limit_exceeded"
+    emf.request(outcome, "m", 3.0, available=0)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert lines, "no EMF line printed"
     record = lines[-1]

@@ -21,6 +21,7 @@ from gemini_proxy.credentials.fingerprint import fingerprint
 from gemini_proxy.credentials.sources import load_credentials
 from gemini_proxy.fake_gemini.errors import DEFAULT_VALIDATION_URL
 from gemini_proxy.state.memory import MemoryStore
+from gemini_proxy.upstream import oauth
 from gemini_proxy.upstream.sealing import unseal
 from tests.e2e.chat_helpers import collect, complete, stream
 from tests.e2e.conftest import proxy_config
@@ -193,7 +194,7 @@ def test_expired_account_without_project_is_refreshed_onboarded_and_served(
     project_record = asyncio.run(store.get("oauth_project", fingerprint(ALICE)))
     assert project_record is not None and project_record.data["project"] == project
     assert token_record is not None and "ya29" not in json.dumps(token_record.data)
-    token = unseal(token_record.data["sealed"], ALICE)
+    token = unseal(token_record.data["sealed"], ALICE, oauth.token_record(fingerprint(ALICE)))
     assert token is not None
     live = [t["fingerprint"] for t in account(fake, ALICE)["access_tokens"]]
     assert fingerprint(token) in live

@@ -14,9 +14,12 @@ import openai
 import pytest
 from openai import OpenAI
 
-from gemini_proxy.openai.schema import gemini_function_name
+from gemini_proxy.credentials.models import Credential
+from gemini_proxy.generation import signatures as bound
+from gemini_proxy.generation.schema import gemini_function_name
 from gemini_proxy.openai.tools import SKIP_SIGNATURE, new_call_id, signature_in_id
 from tests.e2e.chat_helpers import collect, complete, last_body, stream
+from tests.e2e.conftest import KEYS
 from tests.support.fake import FakeGemini
 from tests.support.openai_schema import validate
 
@@ -245,6 +248,17 @@ def _ask(client: OpenAI, streamed: bool, **request: Any) -> tuple[str | None, li
     )
 
 
+def google_signature(token: str | None, model: str) -> str | None:
+    """The signature Google issued, out of the token the proxy put in a tool-call id (bound to
+    the credential that answered: whichever of the pool's keys opens it)."""
+    if token is None or not bound.is_bound(token):
+        return token
+    opened = [bound.release(token, Credential("ai_studio", key), model) for key in KEYS]
+    found = [signature for signature in opened if signature]
+    assert len(found) == 1, "exactly one credential opens a token"
+    return found[0]
+
+
 RESULTS = {"get_weather": {"temp_c": 21, "sky": "clear"}, "get_time": {"time": "14:05"}}
 
 
@@ -285,7 +299,13 @@ def test_agent_loop_with_two_parallel_calls(
         {"city": "sample"},
         {"zone": "sample"},
     ]
-    assert [p.get("thoughtSignature") for p in model_parts] == signatures
+    # Google gets back exactly what it issued, from the credential that issued it.
+    assert [p.get("thoughtSignature") for p in model_parts] == [
+        google_signature(token, model) for token in signatures
+    ]
+    if model.startswith("gemini-3"):
+        first, follow_up = fake.served_by()[-2:]
+        assert first == follow_up
     responses = history[2]["parts"]
     assert len(responses) == 2 and all(set(p) == {"functionResponse"} for p in responses)
     assert {
@@ -410,7 +430,8 @@ def test_two_rounds_of_calls_on_gemini_3_keep_every_signature(
     history = last_body(fake.requests())["contents"]
     assert [turn["role"] for turn in history] == ["user", "model", "user", "model", "user"]
     sent = [history[i]["parts"][0]["thoughtSignature"] for i in (1, 3)]
-    assert sent == signatures and all(signatures) and SKIP_SIGNATURE not in sent
+    assert sent == [google_signature(t, model) for t in signatures] and all(sent)
+    assert SKIP_SIGNATURE not in sent
 
 
 def test_hostile_tool_name_round_trips_through_history(client: OpenAI, fake: FakeGemini) -> None:

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from gemini_proxy.app.body import parse_body
 from gemini_proxy.errors import ProxyError
+from gemini_proxy.generation.schema import sanitize_schema
 from gemini_proxy.openai.models import ChatCompletionRequest
-from gemini_proxy.openai.schema import sanitize_schema
 from gemini_proxy.openai.translate_request import to_gemini
 from gemini_proxy.upstream.sse import SSEDecoder
 

@@ -7,6 +7,8 @@ Paths:
 - `/redirect?to=URL`: 302 to URL; `/loop`: 302 to itself;
 - `/status?code=N`: that status; `/slow?ms=N`: waits, then the PNG.
 
+`peak_in_flight` is the most `/slow` requests that were waiting at the same time.
+
 `Tripwire` listens on an address and reports whether anything ever connected to it.
 """
 
@@ -16,6 +18,8 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
@@ -74,7 +78,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif parts.path == "/status":
             self._send(int(query["code"]), b"nope", "text/plain")
         elif parts.path == "/slow":
-            time.sleep(int(query.get("ms", "1000")) / 1000)
+            # Counted while waiting only: the count drops before the client can see an answer.
+            with self.server.in_flight():
+                time.sleep(int(query.get("ms", "1000")) / 1000)
             self._send(200, PNG, "image/png")
         else:
             self._send(404, b"not found", "text/plain")
@@ -113,6 +119,20 @@ class _Server(http.server.ThreadingHTTPServer):
     def __init__(self, host: str) -> None:
         super().__init__((host, 0), _Handler)
         self.hits: list[str] = []
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self.peak_in_flight = 0
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self._lock:
+            self._waiting += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._waiting)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
 
 class MediaServer:
@@ -129,6 +149,10 @@ class MediaServer:
     @property
     def hits(self) -> list[str]:
         return self._server.hits
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._server.peak_in_flight
 
     def __enter__(self) -> "MediaServer":
         self._thread.start()

@@ -291,3 +291,114 @@ def test_timeout_is_refused(media: MediaServer) -> None:
     )
     assert "could not be downloaded" in message
     assert time.monotonic() - started < 1.2
+
+
+# --- one request's URLs together (fetch_all) ----------------------------------------------------
+
+
+def fetch_all(wanted: list[tuple[str, str]], **config: Any) -> dict[str, Blob]:
+    async def go() -> dict[str, Blob]:
+        fetcher = MediaFetcher(MediaConfig(**config))
+        try:
+            return await fetcher.fetch_all(wanted)
+        finally:
+            await fetcher.close()
+
+    result: dict[str, Blob] = run(go())
+    return result
+
+
+def refused_all(wanted: list[tuple[str, str]], **config: Any) -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as caught:
+        fetch_all(wanted, **config)
+    assert caught.value.status == 400 and caught.value.code == "invalid_image_url"
+    return caught.value
+
+
+def part(n: int) -> str:
+    return f"messages[0].content[{n}].image_url"
+
+
+def test_fetch_all_fetches_each_url_once_and_keys_the_answer_by_url(media: MediaServer) -> None:
+    png, jpg = f"{media.url}/x.png", f"{media.url}/photo.jpg"
+    before = len(media.hits)
+    wanted = [(png, part(0)), (jpg, part(1)), (png, part(2)), (png, part(3)), (jpg, part(4))]
+    blobs = fetch_all(wanted, allowed_private_networks=TRUST_LOOPBACK)
+    assert set(blobs) == {png, jpg}
+    assert blobs[png].mime_type == "image/png" and blobs[jpg].mime_type == "image/jpeg"
+    assert base64.b64decode(blobs[png].data) == PNG
+    assert sorted(media.hits[before:]) == ["/photo.jpg", "/x.png"]
+
+
+def test_fetch_all_of_nothing_is_nothing(connects: list[str]) -> None:
+    assert fetch_all([]) == {}
+    assert fetch_all([], fetch_urls=False) == {}
+    assert connects == []
+
+
+def test_too_many_urls_are_refused_before_any_fetch(
+    media: MediaServer, connects: list[str]
+) -> None:
+    urls = [f"{media.url}/x.png?n={n}" for n in range(5)]
+    # Repeats do not count: the fourth distinct URL is the first one over a limit of 3.
+    wanted = [(urls[0], part(0)), (urls[1], part(1)), (urls[0], part(2)), (urls[2], part(3))]
+    wanted += [(urls[3], part(4)), (urls[4], part(5))]
+    before = len(media.hits)
+    error = refused_all(wanted, allowed_private_networks=TRUST_LOOPBACK, max_urls=3)
+    assert "at most 3 media URLs" in error.message and "media.max_urls" in error.message
+    assert error.param == part(4)
+    assert connects == [] and len(media.hits) == before
+    # At the limit, everything is fetched.
+    assert len(fetch_all(wanted[:4], allowed_private_networks=TRUST_LOOPBACK, max_urls=3)) == 3
+
+
+def test_the_default_limit_is_16_urls(connects: list[str]) -> None:
+    wanted = [(f"https://example.com/{n}.png", part(n)) for n in range(17)]
+    assert refused_all(wanted).param == part(16)
+    assert connects == []
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "close-delimited"])
+def test_the_total_of_all_downloads_is_capped(media: MediaServer, chunked: bool) -> None:
+    urls = [f"{media.url}/big?size=40000&chunked={int(chunked)}&n={n}" for n in range(6)]
+    wanted = [(url, part(n)) for n, url in enumerate(urls)]
+    config = {
+        "allowed_private_networks": TRUST_LOOPBACK,
+        "max_total_bytes": 100_000,
+        "max_concurrent_fetches": 2,
+    }
+    before = len(media.hits)
+    error = refused_all(wanted, **config)
+    assert "larger than 100000 bytes (media.max_total_bytes)" in error.message
+    assert error.param in {p for _, p in wanted}
+    # The first refusal cancels the rest: the last two URLs were never asked for.
+    assert len(media.hits) - before <= 4
+    # Each URL is under the per-URL cap, and two of them fit the total.
+    assert len(fetch_all(wanted[:2], **config)) == 2
+
+
+def test_fetches_run_concurrently_up_to_the_limit() -> None:
+    with MediaServer() as media:
+        wanted = [(f"{media.url}/slow?ms=200&n={n}", part(n)) for n in range(8)]
+        started = time.monotonic()
+        config = {"allowed_private_networks": TRUST_LOOPBACK, "max_concurrent_fetches": 3}
+        assert len(fetch_all(wanted, **config)) == 8
+        elapsed = time.monotonic() - started
+        assert media.peak_in_flight == 3
+    assert elapsed < 8 * 0.2  # not one after another
+
+
+def test_one_refusal_cancels_the_slow_others(media: MediaServer) -> None:
+    slow = f"{media.url}/slow?ms=3000"
+    started = time.monotonic()
+    wanted = [(slow, part(0)), ("http://10.0.0.1/x.png", part(1))]
+    error = refused_all(wanted, allowed_private_networks=TRUST_LOOPBACK)
+    assert PRIVATE in error.message and error.param == part(1)
+    assert time.monotonic() - started < 2
+
+
+def test_fetch_all_with_fetching_off_names_the_first_url(connects: list[str]) -> None:
+    wanted = [("https://example.com/a.png", part(2)), ("https://example.com/b.png", part(5))]
+    error = refused_all(wanted, fetch_urls=False)
+    assert "data: URL" in error.message and error.param == part(2)
+    assert connects == []

@@ -60,6 +60,16 @@ def test_inputs_gemini_cannot_embed_are_400(bad: Any) -> None:
     assert caught.value.param == "input"
 
 
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[15339, 1917], [9906]]], ids=["one", "many"])
+def test_token_arrays_are_400_naming_the_langchain_fix(tokens: Any) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        to_batch_embeds(request(input=tokens), "m")
+    assert caught.value.param == "input"
+    assert "not token arrays" in caught.value.message
+    assert "check_embedding_ctx_length=False" in caught.value.message
+    assert "OpenAIEmbeddings" in caught.value.message
+
+
 def test_vectors_come_back_as_unit_vectors_across_batches() -> None:
     # Gemini normalises only full-size vectors; shortened ones come back longer than 1.
     result = to_embedding_list([answer([3.0, 4.0]), answer([0.0, 2.0])], request(input=["a", "b"]))

@@ -11,19 +11,29 @@ from gemini_proxy.config import GEMINI_CLI_CLIENT_ID, GEMINI_CLI_CLIENT_SECRET
 from gemini_proxy.credentials.fingerprint import fingerprint
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.state.memory import MemoryStore
+from gemini_proxy.upstream.answers import parse_answer as parse_inner
 from gemini_proxy.upstream.classify import FailureKind, UpstreamError
-from gemini_proxy.upstream.code_assist import CodeAssistClient, envelope, parse_answer
+from gemini_proxy.upstream.code_assist import CodeAssistClient, envelope, unwrap
 from gemini_proxy.upstream.http import HttpClient
 from gemini_proxy.upstream.oauth import OAuthClient, TokenManager
 from gemini_proxy.upstream.projects import ProjectResolver
 from gemini_proxy.upstream.shared import SharedValues
-from gemini_proxy.upstream.wire import Content, GenerateContentRequest, Part
+from gemini_proxy.upstream.wire import (
+    Content,
+    GenerateContentRequest,
+    GenerateContentResponse,
+    Part,
+)
 from tests.support.fake import FakeGemini
 from tests.support.http import call, post_json
 
 REFRESH = "1//code-assist-client"
 ACCOUNT = Credential("oauth", REFRESH, pool="primary")
-REQUEST = GenerateContentRequest(contents=[Content(role="user", parts=[Part(text="hi")])])
+REQUEST = (
+    GenerateContentRequest(contents=[Content(role="user", parts=[Part(text="hi")])])
+    .model_dump_json(by_alias=True, exclude_none=True)
+    .encode()
+)
 QUOTA_ERROR = {
     "error": {
         "code": 429,
@@ -47,6 +57,10 @@ def test_envelope_is_gemini_clis() -> None:
     assert body["request"] == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
     again = json.loads(envelope("gemini-2.5-pro", "proj-1", REQUEST))
     assert again["user_prompt_id"] != body["user_prompt_id"]
+
+
+def parse_answer(payload: bytes) -> GenerateContentResponse:
+    return parse_inner(unwrap(payload))
 
 
 def test_answers_are_unwrapped() -> None:
@@ -106,7 +120,7 @@ async def test_stream_events_are_unwrapped(fake: FakeGemini) -> None:
         async with opened as events:
             texts = [
                 part.text
-                for event in [e async for e in events]
+                for event in [parse_inner(e) async for e in events]
                 for candidate in event.candidates
                 if candidate.content
                 for part in candidate.content.parts
@@ -155,3 +169,32 @@ async def test_probe_checks_token_and_project_without_generating(fake: FakeGemin
     kinds = [e["kind"] for e in fake.requests()]
     assert "generate" not in kinds and kinds.count("load_code_assist") == 2
     assert call("GET", f"{fake.url}/_control/stats").json()["by_kind"]["token"] == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streamed", [False, True], ids=["generate", "stream"])
+async def test_a_refusal_of_the_client_names_the_accounts_file(
+    fake: FakeGemini, streamed: bool
+) -> None:
+    """An account served before 2026-06-18 (project cached), refused from then on."""
+    account = Credential("oauth", REFRESH, source="gemini-cli-bob.json", pool="primary")
+    async with client(fake) as code_assist:
+        await code_assist.generate(account, "gemini-2.5-flash", REQUEST)
+        post_json(
+            f"{fake.url}/_control/accounts", {"refresh_token": REFRESH, "unsupported_client": True}
+        )
+        with pytest.raises(UpstreamError) as caught:
+            if streamed:
+                async with code_assist.stream(account, "gemini-2.5-flash", REQUEST):
+                    pass
+            else:
+                await code_assist.generate(account, "gemini-2.5-flash", REQUEST)
+    failure = caught.value.failure
+    assert failure.kind is FailureKind.NOT_PROVISIONED and failure.reason == "UNSUPPORTED_CLIENT"
+    assert "'gemini-cli-bob.json'" in failure.message and "2026-06-18" in failure.message
+    assert "This client is no longer supported" in failure.message  # Google's words kept
+    # The cached project was dropped: the recheck rediscovers, and finds the refusal there.
+    async with client(fake) as code_assist:
+        with pytest.raises(UpstreamError) as again:
+            await code_assist.probe(account)
+    assert again.value.failure.reason == "UNSUPPORTED_CLIENT"

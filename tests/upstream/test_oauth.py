@@ -17,8 +17,8 @@ from gemini_proxy.state.memory import MemoryStore
 from gemini_proxy.upstream import oauth
 from gemini_proxy.upstream.classify import FailureKind, UpstreamError
 from gemini_proxy.upstream.http import HttpClient
-from gemini_proxy.upstream.oauth import NAMESPACE, OAuthClient, TokenManager
-from gemini_proxy.upstream.sealing import seal
+from gemini_proxy.upstream.oauth import NAMESPACE, OAuthClient, TokenManager, token_record
+from gemini_proxy.upstream.sealing import seal, unseal
 from gemini_proxy.upstream.shared import PENDING, SharedValues
 from tests.support.fake import FakeGemini
 from tests.support.http import call, post_json
@@ -91,6 +91,48 @@ async def test_the_stored_token_is_sealed_and_expires_with_the_token(fake: FakeG
     assert record.data["refresh_at"] == pytest.approx(record.expires_at - 300)
 
 
+async def test_the_stored_token_opens_only_for_its_own_record(fake: FakeGemini) -> None:
+    store = MemoryStore()
+    async with http_client() as http:
+        token = await manager(fake, store, http).access_token(ACCOUNT)
+    record = await store.get(NAMESPACE, FP)
+    assert record is not None
+    sealed = record.data["sealed"]
+    assert sealed.startswith("v2.")
+    assert unseal(sealed, REFRESH, token_record(FP)) == token
+    assert unseal(sealed, REFRESH, token_record("another-account")) is None
+
+
+async def test_a_token_sealed_for_another_record_is_not_used(fake: FakeGemini) -> None:
+    # Someone with write access to the store copies a sealed token into this account's record:
+    # it does not open there, so a refresh happens instead of using it.
+    store = MemoryStore()
+    far = time.time() + 3600
+    sealed = seal("ya29.copied", REFRESH, token_record("another-account"))
+    await store.put(NAMESPACE, FP, {"sealed": sealed, "refresh_at": far - 300}, 0, far)
+    async with http_client() as http:
+        token = await manager(fake, store, http).access_token(ACCOUNT)
+    assert token != "ya29.copied"
+    assert refreshes(fake) == 1
+
+
+# Sealed with REFRESH by the v1 code, before AES-GCM replaced it.
+V1_SEALED = (
+    "v1.yEyCU3QRxRDkRVVsl2AlYp9WSVzbzdU9FRdb6M8CPsOYrvTXNGaai-87xvjFX966Ln5i"
+    "eeM1ClmeIcdt6n6R1dweZ7yT"
+)
+
+
+async def test_a_token_sealed_before_the_upgrade_is_still_used(fake: FakeGemini) -> None:
+    store = MemoryStore()
+    far = time.time() + 3600
+    await store.put(NAMESPACE, FP, {"sealed": V1_SEALED, "refresh_at": far - 300}, 0, far)
+    async with http_client() as http:
+        token = await manager(fake, store, http).access_token(ACCOUNT)
+    assert token == "ya29.sealed-before-v2"
+    assert refreshes(fake) == 0
+
+
 async def test_short_lived_tokens_are_used_for_half_their_life(fake: FakeGemini) -> None:
     fake.settings(access_token_ttl_seconds=120)
     store = MemoryStore()
@@ -135,7 +177,8 @@ async def test_waits_for_another_instances_claim_instead_of_refreshing(fake: Fak
     claim = await store.put(NAMESPACE, FP, {PENDING: True}, 0, time.time() + 10)
     assert claim is not None
     far = time.time() + 3600
-    data = {"sealed": seal("ya29.from-elsewhere", REFRESH), "refresh_at": far - 300}
+    sealed = seal("ya29.from-elsewhere", REFRESH, token_record(FP))
+    data = {"sealed": sealed, "refresh_at": far - 300}
 
     async def other_instance_finishes() -> None:
         await asyncio.sleep(0.3)

@@ -30,6 +30,16 @@ DEFAULT_ALIASES = {
 }
 
 
+# Claude Code asks for its own model names (a main model and a small, fast background one):
+# opus and sonnet get a Pro model, haiku a Flash model, any other Claude family the Pro model.
+DEFAULT_CLAUDE_MODELS = {
+    "claude-*opus*": "gemini-2.5-pro",
+    "claude-*sonnet*": "gemini-2.5-pro",
+    "claude-*haiku*": "gemini-2.5-flash",
+    "claude-*": "gemini-2.5-pro",
+}
+
+
 class _Section(BaseModel):
     # A typo in a config key should fail loudly at start, not be silently ignored.
     model_config = ConfigDict(extra="forbid")
@@ -44,6 +54,9 @@ class UpstreamConfig(_Section):
     read_timeout_seconds: float = Field(default=300.0, gt=0)
     # The most one upstream call may take, a whole streamed answer included (Lambda: 900 s).
     request_deadline_seconds: float = Field(default=900.0, gt=0)
+    # The largest one streamed event may be (an image Gemini draws comes in one): the answer
+    # is held in memory until its event ends.
+    max_event_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     # Credentials tried for one request, and the time allowed for trying them.
     max_attempts: int = Field(default=3, ge=1)
     failover_deadline_seconds: float = Field(default=60.0, gt=0)
@@ -102,8 +115,12 @@ class MediaConfig(_Section):
     """How `http(s)` image, audio and file URLs in messages are fetched."""
 
     fetch_urls: bool = True
-    max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)  # per URL
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # One request's URLs together: how many, how many bytes in all, how many at a time.
+    max_urls: int = Field(default=16, ge=1)
+    max_total_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_concurrent_fetches: int = Field(default=4, ge=1)
     # Empty: any public host. Otherwise only these hosts and their subdomains.
     allowed_hosts: list[str] = Field(default_factory=list)
     # Private networks you trust to be fetched from (CIDRs); loopback and private are refused
@@ -116,6 +133,14 @@ class ReasoningConfig(_Section):
     include_thoughts: Literal["when_asked", "always", "never"] = "when_asked"
     # Emit thoughts as <think>...</think> in `content` for clients that read nothing else.
     think_tags: bool = False
+
+
+class ResponsesConfig(_Section):
+    """The Responses API (`/v1/responses`)."""
+
+    # How long a stored response (`store: true`, the default) can be continued with
+    # previous_response_id or read back; OpenAI keeps them 30 days.
+    store_ttl_seconds: float = Field(default=30 * 24 * 3600.0, gt=0)
 
 
 class AiStudioConfig(_Section):
@@ -145,6 +170,15 @@ class FailoverThresholds(_Section):
     recheck_interval_ms: int = Field(default=300_000, gt=0)
 
 
+class AnthropicConfig(_Section):
+    """The Anthropic Messages API (`/v1/messages`): which Gemini model answers a Claude name."""
+
+    # Claude model name (exact, or a pattern where `*` matches anything) -> Gemini model. An
+    # exact name wins over patterns; patterns are tried in order. Names no entry matches pass
+    # through (a Gemini id or a `model_aliases` name works as it is).
+    model_map: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CLAUDE_MODELS))
+
+
 class Config(_Section):
     upstream: UpstreamConfig = UpstreamConfig()
     # AI Studio keys that join the primary pool (beside OAuth accounts) or the fallback pool.
@@ -163,6 +197,8 @@ class Config(_Section):
     limits: LimitsConfig = LimitsConfig()
     metrics: MetricsConfig = MetricsConfig()
     reasoning: ReasoningConfig = ReasoningConfig()
+    responses: ResponsesConfig = ResponsesConfig()
+    anthropic: AnthropicConfig = AnthropicConfig()
     # Listed by GET /v1/models beside what Gemini's own list says; other ids still pass through.
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     # Also list the models Gemini reports for the loaded AI Studio keys (cached).

@@ -10,6 +10,10 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gemini_proxy.generation.outcome import Outcome
 
 # Milliseconds; the first buckets resolve what the proxy itself adds.
 BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
@@ -40,23 +44,26 @@ class Metrics:
     upstream_ms: Histogram = field(default_factory=Histogram)
     emf: bool = field(default_factory=lambda: bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")))
 
-    def request(self, log: dict[str, object]) -> None:
-        """Record one finished request from its log line."""
-        model = str(log.get("model") or "")
-        status = int(log.get("status") or 0)  # type: ignore[call-overload]
-        self.requests[(str(log.get("path", "")), model, status)] += 1
-        attempts = int(log.get("attempts") or 0)  # type: ignore[call-overload]
-        if attempts > 1:
-            self.failovers[model] += attempts - 1
-        if log.get("error") in NO_CREDENTIAL_CODES:
+    def request(
+        self, outcome: "Outcome", model: str, total_ms: float, available: int | None = None
+    ) -> None:
+        """Record one finished request. `model` is the label to use (never an invented name);
+        the path label is the matched route's template, so random paths add no series."""
+        path = outcome.route or "unmatched"
+        self.requests[(path, model, outcome.status)] += 1
+        if outcome.attempts > 1:
+            self.failovers[model] += outcome.attempts - 1
+        no_credential = outcome.error in NO_CREDENTIAL_CODES
+        if no_credential:
             self.no_credential[model] += 1
-        total = float(log.get("total_ms") or 0.0)  # type: ignore[arg-type]
-        upstream = log.get("upstream_ms")
+        upstream = outcome.upstream_ms
         if upstream is not None:
-            self.upstream_ms.observe(float(upstream))  # type: ignore[arg-type]
-            self.added_ms.observe(max(0.0, total - float(upstream)))  # type: ignore[arg-type]
+            self.upstream_ms.observe(upstream)
+            self.added_ms.observe(max(0.0, total_ms - upstream))
         if self.emf:
-            _safely(_emit_emf, log, model, attempts, total, upstream)
+            _safely(
+                _emit_emf, model, outcome.attempts, total_ms, upstream, no_credential, available
+            )
 
     def bench(self, reason: str) -> None:
         self.benches[reason] += 1
@@ -132,7 +139,12 @@ def _safely(emit: Callable[..., None], *args: object) -> None:
 
 
 def _emit_emf(
-    log: dict[str, object], model: str, attempts: int, total: float, upstream: object
+    model: str,
+    attempts: int,
+    total: float,
+    upstream: float | None,
+    no_credential: bool,
+    available: int | None,
 ) -> None:
     from aws_lambda_powertools import Metrics as EmfMetrics
     from aws_lambda_powertools.metrics import MetricUnit
@@ -141,17 +153,13 @@ def _emit_emf(
     emf.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=total)
     if upstream is not None:
-        emf.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=float(upstream))  # type: ignore[arg-type]
+        emf.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=upstream)
     if attempts > 1:
         emf.add_metric(name="Failovers", unit=MetricUnit.Count, value=attempts - 1)
-    if log.get("error") in NO_CREDENTIAL_CODES:
+    if no_credential:
         emf.add_metric(name="NoCredentialAvailable", unit=MetricUnit.Count, value=1)
-    if "available" in log:
-        emf.add_metric(
-            name="CredentialsAvailable",
-            unit=MetricUnit.Count,
-            value=float(log["available"]),  # type: ignore[arg-type]
-        )
+    if available is not None:
+        emf.add_metric(name="CredentialsAvailable", unit=MetricUnit.Count, value=available)
     emf.add_metadata(key="model", value=model)
     emf.flush_metrics()
 

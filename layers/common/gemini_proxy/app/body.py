@@ -3,6 +3,7 @@
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from gemini_proxy.errors import InvalidRequest, ProxyError
@@ -32,6 +33,24 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
             raise _too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_form(request: Request, max_bytes: int) -> FormData:
+    """A multipart form (one file at most), within the body limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ProxyError(
+            "Content-Type must be multipart/form-data",
+            status=415,
+            type="invalid_request_error",
+            code="unsupported_media_type",
+        )
+    try:
+        return await request.form(max_files=1, max_fields=20, max_part_size=max_bytes)
+    except Exception as exc:  # python-multipart's errors have no common base worth naming
+        raise InvalidRequest(f"The multipart form could not be read: {exc}") from None
 
 
 def _too_large(max_bytes: int) -> ProxyError:

@@ -5,25 +5,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from gemini_proxy.app import admin
-from gemini_proxy.app.chat import chat_completions
-from gemini_proxy.app.embeddings import embeddings
-from gemini_proxy.app.limits import LimitsMiddleware
-from gemini_proxy.app.openapi import openapi_document
-from gemini_proxy.app.responses import error_response
-from gemini_proxy.app.routes import get_model, health, list_models
+from gemini_proxy.anthropic import routes as anthropic_dialect
+from gemini_proxy.app import admin, routes
+from gemini_proxy.app.dialects import Dialects
+from gemini_proxy.app.edge import EdgeMiddleware
+from gemini_proxy.app.errors import HANDLERS
 from gemini_proxy.app.services import Services
-from gemini_proxy.app.transcriptions import transcriptions
 from gemini_proxy.config import Config, ConfigError
 from gemini_proxy.credentials.models import Credential
-from gemini_proxy.errors import ProxyError
+from gemini_proxy.gemini import routes as gemini_dialect
+from gemini_proxy.generation.outcome import Outcome
 from gemini_proxy.logs import logger
+from gemini_proxy.metrics import metrics
+from gemini_proxy.openai import routes as openai_dialect
+from gemini_proxy.responses import routes as responses_dialect
 from gemini_proxy.runtime import load_runtime
 from gemini_proxy.state.base import StateStore
 
@@ -35,44 +33,73 @@ def create_app(
     store: StateStore | None = None,
 ) -> Starlette:
     services = Services.build(config, credentials, client_keys, store)
+    dialects = Dialects(
+        [
+            anthropic_dialect.DIALECT,
+            gemini_dialect.DIALECT,
+            responses_dialect.DIALECT,
+            openai_dialect.DIALECT,
+        ],
+        default=openai_dialect.DIALECT,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await services.close()
 
+    middleware = []
+    if config.server.cors_origins:
+        # Outside the edge: a browser's preflight carries no key and must not need one.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=config.server.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-api-key",
+                    "x-goog-api-key",
+                    "x-goog-api-client",
+                    "anthropic-version",
+                    "anthropic-beta",
+                ],
+                expose_headers=["x-request-id", "x-gemini-proxy-credential", "retry-after"],
+            )
+        )
+    middleware.append(
+        Middleware(
+            EdgeMiddleware,
+            dialects=dialects,
+            keys=services.client_keys,
+            limits=services.limits,
+            public=lambda path: path in routes.PUBLIC_PATHS,
+            finish=lambda outcome: _finish(services, outcome),
+        )
+    )
     app = Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/admin/credentials", admin.credentials, methods=["GET"]),
-            Route("/metrics", admin.prometheus, methods=["GET"]),
-            Route("/v1/models", list_models, methods=["GET"]),
-            Route("/v1/models/{model:path}", get_model, methods=["GET"]),
-            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-            Route("/v1/embeddings", embeddings, methods=["POST"]),
-            Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
-        ],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        routes=[dialects.router([*routes.ROUTES, *admin.ROUTES])],
+        middleware=middleware,
+        exception_handlers=dict(HANDLERS),
         lifespan=lifespan,
     )
     app.state.services = services
-    limits = config.limits
-    if limits.requests_per_minute or limits.max_concurrent_streams:
-        app.add_middleware(
-            LimitsMiddleware,
-            requests_per_minute=limits.requests_per_minute,
-            max_concurrent_streams=limits.max_concurrent_streams,
-        )
-    if config.server.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=config.server.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "content-type"],
-            expose_headers=["x-request-id", "x-gemini-proxy-credential", "retry-after"],
-        )
+    app.state.dialects = dialects
     return app
+
+
+def _finish(services: Services, outcome: Outcome) -> None:
+    """The one log line of a request, and its metrics."""
+    total_ms = outcome.total_ms()
+    logger.info("request", extra=outcome.log_fields(total_ms))
+    model = outcome.served_model
+    # Label values come only from models the proxy knows: invented names must not become series.
+    label = model if model is not None and services.catalog.knows(model) else "unknown"
+    available = None
+    if metrics.emf and model is not None and label != "unknown":
+        available = services.orchestrator.pool.available_counts([model])[model]
+    metrics.request(outcome, label, total_ms, available)
 
 
 def app_from_environment() -> Starlette:
@@ -84,27 +111,3 @@ def app_from_environment() -> Starlette:
             "refusing to start on Lambda without client keys (client_api_keys in the secret)"
         )
     return create_app(runtime.config, runtime.credentials, runtime.client_keys)
-
-
-async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        error = ProxyError(
-            f"Unknown path: {request.method} {request.url.path}",
-            status=404,
-            type="invalid_request_error",
-            code="unknown_url",
-        )
-    else:
-        error = ProxyError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
-    return error_response(error, dict(exc.headers or {}))
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    # The traceback goes to our log, never to the client.
-    logger.exception("unhandled error", extra={"path": request.url.path})
-    return error_response(ProxyError("The proxy hit an internal error", code="internal_error"))

@@ -1,22 +1,19 @@
-"""Optional abuse limits per client: requests per minute and concurrent streams.
+"""Optional abuse limits per verified client: requests per minute and concurrent streams.
 
-A client is its API key (by fingerprint) or, when the proxy has no client keys, its address.
-Both limits answer 429 with Retry-After, before any upstream call is made. Off by default;
-when off, this middleware is not installed at all, so it costs nothing.
+Keyed on the client the edge verified (a key's fingerprint, or an address when the proxy has no
+client keys), never on what an unauthenticated request sends, so guessing keys neither spends
+nor creates limit state. Both limits answer 429 with Retry-After before any upstream call.
 """
 
 import math
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic_core import from_json, to_json
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from gemini_proxy.credentials.fingerprint import fingerprint
 from gemini_proxy.errors import ProxyError
 
-CHAT_PATH = "/v1/chat/completions"
+# A bucket idle this long has refilled completely: it is the same as no bucket, so it goes.
+IDLE_SECONDS = 60.0
 
 
 @dataclass
@@ -25,101 +22,80 @@ class _Bucket:
     updated: float
 
 
-class LimitsMiddleware:
-    def __init__(self, app: ASGIApp, requests_per_minute: int, max_concurrent_streams: int) -> None:
-        self.app = app
+class Limits:
+    def __init__(
+        self,
+        requests_per_minute: int,
+        max_concurrent_streams: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rpm = requests_per_minute
         self.max_streams = max_concurrent_streams
+        self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
-        self._streams: defaultdict[str, int] = defaultdict(int)
+        self._streams: dict[str, int] = {}
+        self._swept = clock()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
+    def take_request(self, client: str) -> None:
+        """Spend one request from the client's minute; 429 when there is none left."""
+        if not self.rpm:
             return
-        client = _client(scope)
-        if self.rpm:
-            wait = self._take(client)
-            if wait:
-                await _reject(send, "requests per minute", wait)
-                return
-        if self.max_streams and scope["path"] == CHAT_PATH and scope["method"] == "POST":
-            receive, streaming = await _peek_stream_flag(receive)
-            if streaming:
-                await self._stream(client, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _take(self, client: str) -> float:
-        """Take one token from the client's bucket; seconds to wait when it is empty."""
-        now = time.monotonic()
-        bucket = self._buckets.setdefault(client, _Bucket(float(self.rpm), now))
+        now = self._clock()
+        self._sweep(now)
         rate = self.rpm / 60.0
+        bucket = self._buckets.setdefault(client, _Bucket(float(self.rpm), now))
         bucket.tokens = min(float(self.rpm), bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / rate
+        if bucket.tokens < 1:
+            raise _over("requests per minute", (1 - bucket.tokens) / rate)
+        bucket.tokens -= 1
 
-    async def _stream(self, client: str, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._streams[client] >= self.max_streams:
-            await _reject(send, "concurrent streams", 1.0)
+    def open_stream(self, client: str) -> Callable[[], None]:
+        """Take one of the client's stream slots; call the result when the stream ends."""
+        if not self.max_streams:
+            return _nothing
+        held = self._streams.get(client, 0)
+        if held >= self.max_streams:
+            raise _over("concurrent streams", 1.0)
+        self._streams[client] = held + 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            left = self._streams[client] - 1
+            if left:
+                self._streams[client] = left
+            else:
+                del self._streams[client]
+
+        return release
+
+    def tracked_clients(self) -> int:
+        return len(self._buckets) + len(self._streams)
+
+    def _sweep(self, now: float) -> None:
+        if now - self._swept < IDLE_SECONDS:
             return
-        self._streams[client] += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self._streams[client] -= 1
+        self._swept = now
+        self._buckets = {
+            client: bucket
+            for client, bucket in self._buckets.items()
+            if now - bucket.updated < IDLE_SECONDS
+        }
 
 
-def _client(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return "key:" + fingerprint(value.decode("latin-1"))
-    host = scope.get("client") or ("unknown", 0)
-    return f"addr:{host[0]}"
+def _nothing() -> None:
+    return None
 
 
-async def _peek_stream_flag(receive: Receive) -> tuple[Receive, bool]:
-    """Read the whole body to learn `stream`, then hand the same body to the app."""
-    messages: list[Message] = []
-    chunks = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    try:
-        body = from_json(b"".join(chunks))
-        streaming = isinstance(body, dict) and body.get("stream") is True
-    except ValueError:
-        streaming = False  # the app will answer the 400
-
-    async def replay() -> Message:
-        return messages.pop(0) if messages else await receive()
-
-    return replay, streaming
-
-
-async def _reject(send: Send, limit: str, wait: float) -> None:
-    error = ProxyError(
+def _over(limit: str, wait: float) -> ProxyError:
+    return ProxyError(
         f"Too many requests: this client is over its {limit} limit",
         status=429,
         type="rate_limit_error",
         code="client_rate_limited",
+        headers={"retry-after": str(max(1, math.ceil(wait)))},
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": to_json(error.body())})

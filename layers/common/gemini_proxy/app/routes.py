@@ -1,29 +1,34 @@
-"""The small endpoints: health and models."""
+"""The proxy's own endpoints, outside every dialect: `/`, `/health`, `/openapi.json`."""
 
 from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from gemini_proxy import __version__
-from gemini_proxy.app.responses import JSONBytes, keyed
-from gemini_proxy.app.services import Services
-from gemini_proxy.errors import NotFound
-from gemini_proxy.openai.models import ModelCard, ModelList
+from gemini_proxy.app.openapi import openapi_document
+from gemini_proxy.app.responses import JSONBytes
+from gemini_proxy.app.services import services_of
 
-# Gemini's list has no creation dates; a fixed stamp keeps the answer stable across restarts.
-MODEL_CREATED = 1_735_689_600  # 2025-01-01
+# Answered without a client key: load balancers, adapters and clients probe them.
+PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json"})
+
+
+async def root(request: Request) -> Response:
+    # Claude Code and others probe `HEAD /` before their first call.
+    return JSONBytes(to_json({"status": "ok", "service": "gemini-cli-proxy"}))
 
 
 async def health(request: Request) -> Response:
-    services: Services = request.app.state.services
-    count = len(services.credentials)
-    body = {
+    credentials = services_of(request).credentials
+    count = len(credentials)
+    body: dict[str, object] = {
         "status": "ok",
         "version": __version__,
         "credentials": {
             "loaded": count,
-            "ai_studio": sum(1 for c in services.credentials if c.kind == "ai_studio"),
-            "oauth": sum(1 for c in services.credentials if c.kind == "oauth"),
+            "ai_studio": sum(1 for c in credentials if c.kind == "ai_studio"),
+            "oauth": sum(1 for c in credentials if c.kind == "oauth"),
         },
     }
     if count == 0:
@@ -34,22 +39,12 @@ async def health(request: Request) -> Response:
     return JSONBytes(to_json(body))
 
 
-async def _cards(services: Services) -> list[ModelCard]:
-    names = await services.catalog.names()
-    return [ModelCard(id=name, created=MODEL_CREATED, owned_by="google") for name in names]
+async def openapi(request: Request) -> Response:
+    return JSONBytes(to_json(openapi_document()))
 
 
-@keyed
-async def list_models(request: Request) -> Response:
-    services: Services = request.app.state.services
-    return JSONBytes(ModelList(data=await _cards(services)).model_dump_json().encode())
-
-
-@keyed
-async def get_model(request: Request) -> Response:
-    services: Services = request.app.state.services
-    wanted = str(request.path_params["model"]).removeprefix("models/")
-    for card in await _cards(services):
-        if card.id == wanted:
-            return JSONBytes(card.model_dump_json().encode())
-    raise NotFound(f"The model '{wanted}' does not exist", param="model", code="model_not_found")
+ROUTES = [
+    Route("/", root, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]

@@ -1,10 +1,14 @@
 """Everything a request handler needs, built once per process."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
 
 from gemini_proxy.app.auth import ClientKeys
+from gemini_proxy.app.limits import Limits
 from gemini_proxy.config import Config
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.generation.service import Generation
 from gemini_proxy.media.fetch import MediaFetcher
 from gemini_proxy.pool.health import Rules
 from gemini_proxy.pool.models import ModelCatalog
@@ -19,6 +23,7 @@ from gemini_proxy.upstream.oauth import OAuthClient, TokenManager
 from gemini_proxy.upstream.projects import ProjectResolver
 from gemini_proxy.upstream.router import AI_STUDIO_ONLY, UpstreamRouter
 from gemini_proxy.upstream.shared import SharedValues
+from gemini_proxy.upstream.wire import ModelInfo
 
 # Gemini lists models for tuning and other methods too; these are the ones we can serve.
 SERVED_METHODS = {"generateContent", "embedContent", "batchEmbedContents"}
@@ -29,12 +34,16 @@ class Services:
     config: Config
     credentials: list[Credential]
     client_keys: ClientKeys
+    limits: Limits
     http: HttpClient
     upstream: UpstreamRouter
     orchestrator: Orchestrator
+    generation: Generation
     catalog: ModelCatalog
     media: MediaFetcher
     store: StateStore
+    # Google's metadata of the models in its last list, for the Gemini dialect's model list.
+    model_details: dict[str, ModelInfo] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -48,6 +57,7 @@ class Services:
             config.upstream.connect_timeout_seconds,
             config.upstream.read_timeout_seconds,
             config.upstream.request_deadline_seconds,
+            max_event_bytes=config.upstream.max_event_bytes,
         )
         store = store or create_store(config.state)
         upstream = UpstreamRouter(
@@ -69,13 +79,18 @@ class Services:
             config.max_wait_seconds,
         )
 
+        details: dict[str, ModelInfo] = {}
+
         async def upstream_models() -> list[str]:
             served = await orchestrator.run("models", upstream.list_models, AI_STUDIO_ONLY)
-            return [
-                model.name.removeprefix("models/")
+            usable = {
+                model.name.removeprefix("models/"): model
                 for model in served.value
                 if SERVED_METHODS & set(model.supported_generation_methods)
-            ]
+            }
+            details.clear()
+            details.update(usable)
+            return list(usable)
 
         # Only AI Studio lists models; Code Assist has no such call.
         has_ai_studio = any(c.kind == "ai_studio" for c in pool.members())
@@ -85,22 +100,31 @@ class Services:
             upstream_models if config.models_from_upstream and has_ai_studio else None,
             config.model_list_ttl_seconds,
         )
+        limits = Limits(config.limits.requests_per_minute, config.limits.max_concurrent_streams)
         return cls(
             config,
             credentials,
             ClientKeys(client_keys),
+            limits,
             http,
             upstream,
             orchestrator,
+            Generation(orchestrator, upstream, catalog, limits.open_stream),
             catalog,
             MediaFetcher(config.media),
             store,
+            details,
         )
 
     async def close(self) -> None:
         await self.http.close()
         await self.media.close()
         await self.store.close()
+
+
+def services_of(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
 
 
 def code_assist_client(config: Config, http: HttpClient, store: StateStore) -> CodeAssistClient:

@@ -5,8 +5,12 @@ reach what only the proxy can reach: loopback, private networks, link-local addr
 metadata at 169.254.169.254 among them). Every address is checked *after* DNS resolution, and the
 connection goes to the checked address, so a name cannot resolve one way for the check and
 another for the connection. Redirects are followed by hand, each hop checked again.
+
+One request's URLs are bounded together too: how many, how many bytes in all, and how many are
+downloaded at once, so a single prompt cannot make the proxy download without end.
 """
 
+import asyncio
 import ipaddress
 import mimetypes
 import socket
@@ -93,6 +97,27 @@ class _CheckingResolver(AbstractResolver):
         await self._inner.close()
 
 
+class _Budget:
+    """The bytes that all the downloads of one request may still take, together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def check(self, size: int, param: str) -> None:
+        if self.used + size > self.limit:
+            raise InvalidRequest(
+                f"The media URLs were not fetched: together they are larger than {self.limit} "
+                "bytes (media.max_total_bytes)",
+                param=param,
+                code="invalid_image_url",
+            )
+
+    def take(self, size: int, param: str) -> None:
+        self.check(size, param)
+        self.used += size
+
+
 class MediaFetcher:
     def __init__(self, config: MediaConfig) -> None:
         self._config = config
@@ -112,15 +137,55 @@ class MediaFetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str, param: str) -> Blob:
+    async def fetch_all(self, wanted: list[tuple[str, str]]) -> dict[str, Blob]:
+        """Each distinct URL of `wanted`, (url, param) pairs in request order, fetched once.
+
+        Up to `max_concurrent_fetches` at a time; the first refusal cancels the others.
+        """
+        params: dict[str, str] = {}
+        for url, param in wanted:
+            params.setdefault(url, param)  # a repeated URL answers to where it first appeared
+        self._check_wanted(params)
+        budget = _Budget(self._config.max_total_bytes)
+        gate = asyncio.Semaphore(self._config.max_concurrent_fetches)
+
+        async def one(url: str, param: str) -> Blob:
+            async with gate:
+                return await self._fetch_within(url, param, budget)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = {url: group.create_task(one(url, param)) for url, param in params.items()}
+        except ExceptionGroup as failed:
+            refusal = next((e for e in failed.exceptions if isinstance(e, InvalidRequest)), None)
+            if refusal is None:
+                raise
+            raise refusal from None
+        return {url: task.result() for url, task in tasks.items()}
+
+    def _check_wanted(self, params: dict[str, str]) -> None:
+        if not params:
+            return
         if not self._config.fetch_urls:
+            raise _not_fetching(next(iter(params.values())))
+        limit = self._config.max_urls
+        if len(params) > limit:
+            first_over = list(params.values())[limit]
             raise InvalidRequest(
-                "This proxy does not fetch media URLs; send the file inline as a base64 data: URL",
-                param=param,
+                f"A request may carry at most {limit} media URLs (media.max_urls); this one "
+                f"has {len(params)}",
+                param=first_over,
                 code="invalid_image_url",
             )
+
+    async def fetch(self, url: str, param: str) -> Blob:
+        return await self._fetch_within(url, param, _Budget(self._config.max_total_bytes))
+
+    async def _fetch_within(self, url: str, param: str, budget: _Budget) -> Blob:
+        if not self._config.fetch_urls:
+            raise _not_fetching(param)
         try:
-            return await self._fetch(url, param)
+            return await self._fetch(url, param, budget)
         except RefusedAddress:
             why = "it points to a private, loopback or link-local address"
             raise _refused(param, why) from None
@@ -130,7 +195,7 @@ class MediaFetcher:
             # urlsplit on a broken IPv6 literal, IDNA on an empty or over-long label, ...
             raise _refused(param, "it is not a valid URL") from None
 
-    async def _fetch(self, url: str, param: str) -> Blob:
+    async def _fetch(self, url: str, param: str, budget: _Budget) -> Blob:
         for _ in range(MAX_REDIRECTS + 1):
             self._check_url(url, param)
             async with self._client().get(url, allow_redirects=False) as response:
@@ -139,7 +204,7 @@ class MediaFetcher:
                     continue
                 if response.status != 200:
                     raise _refused(param, f"it answered HTTP {response.status}")
-                data = await self._read_capped(response, param)
+                data = await self._read_capped(response, param, budget)
                 return Blob(mime_type=_mime_type(response, url), data=b64encode(data).decode())
         raise _refused(param, f"it redirected more than {MAX_REDIRECTS} times")
 
@@ -157,10 +222,14 @@ class MediaFetcher:
         if not address_allowed(literal, self._trusted):
             raise RefusedAddress(host)
 
-    async def _read_capped(self, response: aiohttp.ClientResponse, param: str) -> bytes:
+    async def _read_capped(
+        self, response: aiohttp.ClientResponse, param: str, budget: _Budget
+    ) -> bytes:
         limit = self._config.max_bytes
-        if (response.content_length or 0) > limit:
+        declared = response.content_length or 0
+        if declared > limit:
             raise _refused(param, f"it is larger than {limit} bytes")
+        budget.check(declared, param)  # refused before downloading what cannot fit anyway
         # `read(n)` returns whatever is buffered, not n bytes: gather pieces until the end.
         pieces: list[bytes] = []
         size = 0
@@ -168,6 +237,7 @@ class MediaFetcher:
             size += len(piece)
             if size > limit:
                 raise _refused(param, f"it is larger than {limit} bytes")
+            budget.take(len(piece), param)
             pieces.append(piece)
         return b"".join(pieces)
 
@@ -178,6 +248,14 @@ def _mime_type(response: aiohttp.ClientResponse, url: str) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(urlsplit(url).path)
     return guessed or "application/octet-stream"
+
+
+def _not_fetching(param: str) -> InvalidRequest:
+    return InvalidRequest(
+        "This proxy does not fetch media URLs; send the file inline as a base64 data: URL",
+        param=param,
+        code="invalid_image_url",
+    )
 
 
 def _refused(param: str, why: str) -> InvalidRequest:

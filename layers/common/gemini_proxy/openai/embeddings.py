@@ -26,8 +26,12 @@ def input_texts(request: EmbeddingRequest) -> list[str]:
     if not texts:
         raise InvalidRequest("'input' must not be empty", param="input")
     if not all(isinstance(text, str) for text in texts):
+        # LangChain's OpenAIEmbeddings sends token ids unless told otherwise: name the switch.
         raise InvalidRequest(
-            "'input' must be text: Gemini embeds strings, not token arrays", param="input"
+            "'input' must be text: Gemini embeds strings, not token arrays. With LangChain, set "
+            "check_embedding_ctx_length=False on OpenAIEmbeddings so that it sends text, not "
+            "token ids",
+            param="input",
         )
     if len(texts) > MAX_INPUTS:
         raise InvalidRequest(f"'input' takes at most {MAX_INPUTS} texts", param="input")

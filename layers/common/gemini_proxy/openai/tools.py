@@ -15,18 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gemini_proxy.errors import InvalidRequest, Unsupported
+from gemini_proxy.generation import signatures
+from gemini_proxy.generation.schema import gemini_function_name, sanitize_schema
 from gemini_proxy.openai.models import ChatCompletionRequest, ToolCall
-from gemini_proxy.openai.schema import gemini_function_name, sanitize_schema
 from gemini_proxy.upstream.wire import FunctionCall, Part
 
-SKIP_SIGNATURE = "skip_thought_signature_validator"
+SKIP_SIGNATURE = signatures.SKIP
 _SIGNATURE_MARK = ".ts."
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 def new_call_id(signature: str | None) -> str:
+    """A tool-call id; `signature` is usually a bound token (see generation.signatures), which is
+    id-safe already, so it goes in as it is."""
     call_id = f"call_{secrets.token_hex(12)}"
-    if signature:
+    if signature and signatures.is_bound(signature):
+        call_id += _SIGNATURE_MARK + signature
+    elif signature:
         encoded = base64.urlsafe_b64encode(signature.encode()).decode().rstrip("=")
         call_id += _SIGNATURE_MARK + encoded
     return call_id
@@ -36,6 +41,8 @@ def signature_in_id(call_id: str) -> str | None:
     _, mark, encoded = call_id.partition(_SIGNATURE_MARK)
     if not mark or not encoded:
         return None
+    if signatures.is_bound(encoded):
+        return encoded  # opened (or replaced) for the serving credential, per attempt
     try:
         signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -14,6 +14,10 @@ from gemini_proxy.upstream.wire import (
     Part,
 )
 
+DEFAULT_MODEL = "gemini-2.5-flash"
+OPENAI_SPEECH_MODELS = frozenset(
+    {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
+)
 INSTRUCTION = (
     "Transcribe the speech in this audio exactly as spoken. Answer with the transcript only, "
     "no commentary, no timestamps."
@@ -44,6 +48,19 @@ def audio_mime_type(filename: str, declared: str | None) -> str:
             param="file",
         )
     return guessed
+
+
+def temperature(value: object) -> float | None:
+    """The form's temperature field (text), checked."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidRequest("'temperature' must be a number", param="temperature") from None
+    if not 0 <= number <= 1:
+        raise InvalidRequest("'temperature' must be between 0 and 1", param="temperature")
+    return number
 
 
 def to_transcription_request(

@@ -25,7 +25,6 @@ from gemini_proxy.openai.models import (
     UserPart,
 )
 from gemini_proxy.openai.reasoning import thinking_config
-from gemini_proxy.openai.schema import sanitize_schema
 from gemini_proxy.openai.tools import call_parts, result_payload, tool_setup
 from gemini_proxy.upstream.wire import (
     Blob,
@@ -46,9 +45,6 @@ class Translated:
     request: GenerateContentRequest
     tool_names: dict[str, str] = field(default_factory=dict)  # Gemini name -> client's name
     schema_changes: list[str] = field(default_factory=list)  # what the sanitiser rewrote
-    # For a json_schema response format: the same request with the schema sanitised into
-    # Gemini's older `responseSchema`, for models that refuse `responseJsonSchema`.
-    fallback: GenerateContentRequest | None = None
 
 
 def media_urls(request: ChatCompletionRequest) -> list[tuple[str, str]]:
@@ -102,26 +98,7 @@ def to_gemini(
         tool_config=tools.tool_config,
         generation_config=_generation_config(request, model, include_thoughts),
     )
-    return Translated(
-        gemini_request, tools.names, tools.schema_changes, _schema_fallback(gemini_request)
-    )
-
-
-def _schema_fallback(request: GenerateContentRequest) -> GenerateContentRequest | None:
-    config = request.generation_config
-    if config is None or config.response_json_schema is None:
-        return None
-    schema, _ = sanitize_schema(config.response_json_schema)
-    fallback_config = config.model_copy(
-        update={"response_json_schema": None, "response_schema": schema}
-    )
-    return request.model_copy(update={"generation_config": fallback_config})
-
-
-def refuses_json_schema(message: str) -> bool:
-    """Whether Gemini's 400 says this model does not take `responseJsonSchema`."""
-    lowered = message.lower()
-    return "response_json_schema" in lowered or "responsejsonschema" in lowered
+    return Translated(gemini_request, tools.names, tools.schema_changes)
 
 
 def _refuse_unsupported(request: ChatCompletionRequest) -> None:

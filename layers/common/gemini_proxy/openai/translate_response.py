@@ -5,7 +5,7 @@ or a malformed function call are failures, raised here so the orchestrator can f
 report them.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic_core import to_json
@@ -59,6 +59,9 @@ class AnswerOptions:
     tool_names: Mapping[str, str] = field(default_factory=dict)  # Gemini name -> client's
     think_tags: bool = False  # thoughts as <think>...</think> in content, not reasoning_content
     single_tool_call: bool = False  # the client sent parallel_tool_calls: false
+    # Binds a thought signature to the credential and model that issued it (see
+    # generation.signatures); None leaves signatures as Gemini sent them.
+    bind: Callable[[str], str] | None = None
 
 
 def finish_reason(gemini_reason: str | None) -> FinishReason:
@@ -120,6 +123,8 @@ def _pieces(candidate: Candidate) -> _Pieces:
 def _tool_call(call: FunctionCall, signature: str | None, options: AnswerOptions) -> ToolCallOut:
     name = options.tool_names.get(call.name, call.name)
     arguments = to_json(call.args or {}).decode()
+    if signature is not None and options.bind is not None:
+        signature = options.bind(signature)
     return ToolCallOut(
         id=new_call_id(signature), function=FunctionCallOut(name=name, arguments=arguments)
     )

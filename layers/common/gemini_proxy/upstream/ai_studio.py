@@ -1,23 +1,25 @@
-"""AI Studio (Generative Language API) with an API key."""
+"""AI Studio (Generative Language API) with an API key.
+
+Requests and answers are Gemini's own JSON, as bytes: the caller encodes a request once for all
+its attempts, and a dialect that passes Gemini's answers through gets them unchanged.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from gemini_proxy.credentials.models import Credential
-from gemini_proxy.upstream.classify import UpstreamError, bad_answer, classify_http
+from gemini_proxy.upstream.answers import checked
+from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.http import HttpClient
 from gemini_proxy.upstream.wire import (
     BatchEmbedContentsRequest,
     BatchEmbedContentsResponse,
-    GenerateContentRequest,
-    GenerateContentResponse,
     ListModelsResponse,
     ModelInfo,
-    WireModel,
 )
 
 
@@ -30,27 +32,48 @@ class AiStudioClient:
     def _headers(credential: Credential) -> dict[str, str]:
         return {"x-goog-api-key": credential.secret, "content-type": "application/json"}
 
-    async def generate(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> GenerateContentResponse:
-        body = await self._http.post(
-            f"{self._base}{model}:generateContent", self._headers(credential), _encode(request)
+    def _url(self, model: str, method: str) -> str:
+        # One path segment, whatever the caller passed: a model name can never reach another
+        # endpoint of Google's API with a pool key.
+        return f"{self._base}{quote(model, safe='')}:{method}"
+
+    async def generate(self, credential: Credential, model: str, body: bytes) -> bytes:
+        answer = await self._http.post(
+            self._url(model, "generateContent"), self._headers(credential), body
         )
-        return parse_answer(body)
+        return checked(answer)
 
     @asynccontextmanager
     async def stream(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> AsyncIterator[AsyncIterator[GenerateContentResponse]]:
-        url = f"{self._base}{model}:streamGenerateContent?alt=sse"
-        async with self._http.post_sse(url, self._headers(credential), _encode(request)) as events:
-            yield (parse_answer(payload) async for payload in events)
+        self, credential: Credential, model: str, body: bytes
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        url = self._url(model, "streamGenerateContent") + "?alt=sse"
+        async with self._http.post_sse(url, self._headers(credential), body) as events:
+            yield (checked(payload) async for payload in events)
+
+    async def count_tokens(self, credential: Credential, model: str, body: bytes) -> bytes:
+        """`body` is a generate request; Google counts it whole (system, tools and all)."""
+        inner = from_json(body)
+        inner["model"] = f"models/{model}"
+        wrapped = to_json({"generateContentRequest": inner})
+        answer = await self._http.post(
+            self._url(model, "countTokens"), self._headers(credential), wrapped
+        )
+        return checked(answer)
+
+    async def call(self, credential: Credential, model: str, method: str, body: bytes) -> bytes:
+        """Any other model method (embedContent, batchEmbedContents), passed through."""
+        answer = await self._http.post(self._url(model, method), self._headers(credential), body)
+        return checked(answer)
 
     async def embed(
         self, credential: Credential, model: str, request: BatchEmbedContentsRequest
     ) -> BatchEmbedContentsResponse:
-        body = await self._http.post(
-            f"{self._base}{model}:batchEmbedContents", self._headers(credential), _encode(request)
+        body = await self.call(
+            credential,
+            model,
+            "batchEmbedContents",
+            request.model_dump_json(by_alias=True, exclude_none=True).encode(),
         )
         try:
             return BatchEmbedContentsResponse.model_validate_json(body)
@@ -61,7 +84,7 @@ class AiStudioClient:
 
     async def probe(self, credential: Credential, model: str) -> None:
         """The cheapest check that a key works: reading one model's metadata costs no quota."""
-        await self._http.get(f"{self._base}{model}", self._headers(credential))
+        await self._http.get(f"{self._base}{quote(model, safe='')}", self._headers(credential))
 
     async def list_models(self, credential: Credential) -> list[ModelInfo]:
         models: list[ModelInfo] = []
@@ -80,25 +103,3 @@ class AiStudioClient:
                 break
             page = f"&pageToken={quote(answer.next_page_token)}"
         return models
-
-
-def _encode(request: WireModel) -> bytes:
-    return request.model_dump_json(by_alias=True, exclude_none=True).encode()
-
-
-def parse_answer(payload: bytes) -> GenerateContentResponse:
-    """One answer or stream event; an error object inside a 200 is still an error."""
-    if payload.lstrip().startswith(b'{"error"'):
-        raise UpstreamError(classify_http(_error_code(payload), payload))
-    try:
-        return GenerateContentResponse.model_validate_json(payload)
-    except ValidationError:
-        raise UpstreamError(bad_answer("Gemini sent an answer that could not be read")) from None
-
-
-def _error_code(payload: bytes) -> int:
-    try:
-        code = from_json(payload)["error"].get("code")
-    except (ValueError, KeyError, AttributeError):
-        return 500
-    return code if isinstance(code, int) else 500

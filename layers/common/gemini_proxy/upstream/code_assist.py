@@ -6,30 +6,29 @@ envelope `{model, project, user_prompt_id, request}`; answers and stream events 
 A 401 means the access token is no good although it looked fresh: refresh once and try again.
 """
 
-import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from typing import TypeVar
 
-from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
 from gemini_proxy.credentials.models import Credential
-from gemini_proxy.upstream.classify import FailureKind, UpstreamError, bad_answer, classify_http
+from gemini_proxy.upstream.answers import checked
+from gemini_proxy.upstream.classify import (
+    UNSUPPORTED_CLIENT,
+    FailureKind,
+    UpstreamError,
+    bad_answer,
+)
 from gemini_proxy.upstream.http import HttpClient
 from gemini_proxy.upstream.oauth import TokenManager
-from gemini_proxy.upstream.projects import ProjectResolver
-from gemini_proxy.upstream.wire import GenerateContentRequest, GenerateContentResponse, WireModel
+from gemini_proxy.upstream.projects import ProjectResolver, unsupported_client
 
 T = TypeVar("T")
-# `{"error": ...}` or `[{"error": ...}]`, with any whitespace Google puts around it.
-_ERROR_START = re.compile(rb"\s*\[?\s*\{\s*\"error\"")
-
-
-class CodeAssistAnswer(WireModel):
-    response: GenerateContentResponse | None = None
+# What an answer without `response` (metadata only) stands for: an empty event.
+EMPTY_ANSWER = b"{}"
 
 
 class CodeAssistClient:
@@ -45,32 +44,42 @@ class CodeAssistClient:
         self._tokens = tokens
         self._projects = projects
 
-    async def generate(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> GenerateContentResponse:
-        async def call(token: str, project: str) -> GenerateContentResponse:
-            body = await self._http.post(
-                f"{self._base}:generateContent", _headers(token), envelope(model, project, request)
+    async def generate(self, credential: Credential, model: str, body: bytes) -> bytes:
+        """The inner answer (unwrapped from `{response}`), as bytes."""
+
+        async def call(token: str, project: str) -> bytes:
+            answer = await self._http.post(
+                f"{self._base}:generateContent", _headers(token), envelope(model, project, body)
             )
-            return parse_answer(body)
+            return unwrap(answer)
 
         return await self._authorized(credential, call)
 
     @asynccontextmanager
     async def stream(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> AsyncIterator[AsyncIterator[GenerateContentResponse]]:
+        self, credential: Credential, model: str, body: bytes
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
         url = f"{self._base}:streamGenerateContent?alt=sse"
         async with AsyncExitStack() as stack:
 
             async def open_stream(token: str, project: str) -> AsyncIterator[bytes]:
-                body = envelope(model, project, request)
                 return await stack.enter_async_context(
-                    self._http.post_sse(url, _headers(token), body)
+                    self._http.post_sse(url, _headers(token), envelope(model, project, body))
                 )
 
             events = await self._authorized(credential, open_stream)
-            yield (parse_answer(payload) async for payload in events)
+            yield (unwrap(payload) async for payload in events)
+
+    async def count_tokens(self, credential: Credential, model: str, body: bytes) -> bytes:
+        """Code Assist counts contents only (as Gemini CLI sends them)."""
+        contents = from_json(body).get("contents", [])
+        wrapped = to_json({"request": {"model": f"models/{model}", "contents": contents}})
+
+        async def call(token: str, project: str) -> bytes:
+            answer = await self._http.post(f"{self._base}:countTokens", _headers(token), wrapped)
+            return checked(answer)
+
+        return await self._authorized(credential, call)
 
     async def probe(self, credential: Credential) -> None:
         """The recheck's test of an account: a token and a project, discovered anew. Costs
@@ -112,44 +121,42 @@ class CodeAssistClient:
         try:
             return await call(token, project)
         except UpstreamError as exc:
-            if exc.failure.kind is FailureKind.NOT_PROVISIONED:
-                # The cached project may have gone (deleted, access removed): the next try
-                # (the pool's recheck) discovers it again.
-                await self._projects.forget(credential)
-            raise
+            if exc.failure.kind is not FailureKind.NOT_PROVISIONED:
+                raise
+            # The cached project may have gone (deleted, access removed): the next try
+            # (the pool's recheck) discovers it again.
+            await self._projects.forget(credential)
+            if exc.failure.reason != UNSUPPORTED_CLIENT:
+                raise
+            # A project found before 2026-06-18, refused now: say why as discovery would.
+            explained = unsupported_client(credential.source, exc.failure.message)
+            raise UpstreamError(explained) from None
 
 
 def _headers(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}", "content-type": "application/json"}
 
 
-def envelope(model: str, project: str, request: GenerateContentRequest) -> bytes:
-    """Gemini CLI's CAGenerateContentRequest; a fresh prompt id per request, as it sends."""
-    inner = request.model_dump_json(by_alias=True, exclude_none=True).encode()
+def envelope(model: str, project: str, body: bytes) -> bytes:
+    """Gemini CLI's CAGenerateContentRequest around the inner request `body`; a fresh prompt id
+    per request, as it sends."""
     head = to_json(
         {"model": model, "project": project, "user_prompt_id": f"proxy-{secrets.token_hex(8)}"}
     )
-    return head[:-1] + b',"request":' + inner + b"}"
+    return head[:-1] + b',"request":' + body + b"}"
 
 
-def parse_answer(payload: bytes) -> GenerateContentResponse:
-    """One answer or stream event, unwrapped; an error inside a 200 is still an error."""
-    if _ERROR_START.match(payload):
-        raise UpstreamError(classify_http(_error_code(payload), payload))
+def unwrap(payload: bytes) -> bytes:
+    """The inner answer of `{response, traceId}`; an error inside a 200 is still an error."""
     try:
-        answer = CodeAssistAnswer.model_validate_json(payload)
-    except ValidationError:
-        raise UpstreamError(bad_answer("Gemini sent an answer that could not be read")) from None
-    # An event without `response` (metadata only) is an empty event, not a failure.
-    return answer.response or GenerateContentResponse()
-
-
-def _error_code(payload: bytes) -> int:
-    try:
-        data = from_json(payload)
-        if isinstance(data, list):
-            data = data[0]
-        code = data["error"].get("code")
-    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
-        return 500
-    return code if isinstance(code, int) else 500
+        answer = from_json(checked(payload))
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise UpstreamError(bad_answer("Gemini sent an answer that could not be read"))
+    inner = answer.get("response")
+    if inner is None:
+        return EMPTY_ANSWER  # metadata only: an empty event, not a failure
+    if not isinstance(inner, dict):
+        raise UpstreamError(bad_answer("Gemini sent an answer that could not be read"))
+    return to_json(inner)

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from gemini_proxy.upstream.classify import UpstreamError, classify_http, network_failure
-from gemini_proxy.upstream.sse import SSEDecoder
+from gemini_proxy.upstream.classify import UpstreamError, bad_answer, classify_http, network_failure
+from gemini_proxy.upstream.sse import DEFAULT_MAX_EVENT_BYTES, EventTooLarge, SSEDecoder
 
 # Error bodies are small; a larger one is not worth holding in memory to classify.
 MAX_ERROR_BODY = 64 * 1024
@@ -20,12 +20,19 @@ _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
 class HttpClient:
     def __init__(
-        self, connect_timeout: float, read_timeout: float, total_timeout: float | None = None
+        self,
+        connect_timeout: float,
+        read_timeout: float,
+        total_timeout: float | None = None,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         # total bounds a whole call, a streamed answer included; read bounds each silence.
         self._timeout = aiohttp.ClientTimeout(
             total=total_timeout, sock_connect=connect_timeout, sock_read=read_timeout
         )
+        # An SSE event is held whole until it ends: this bounds the memory one answer can take.
+        self._max_event_bytes = max_event_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -82,7 +89,7 @@ class HttpClient:
         try:
             if response.status >= 300:
                 await _body_or_raise(response)
-            yield _payloads(response)
+            yield _payloads(response, SSEDecoder(self._max_event_bytes))
         finally:
             response.close()
 
@@ -94,13 +101,16 @@ async def _body_or_raise(response: aiohttp.ClientResponse) -> bytes:
     raise UpstreamError(classify_http(response.status, body))
 
 
-async def _payloads(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    decoder = SSEDecoder()
+async def _payloads(response: aiohttp.ClientResponse, decoder: SSEDecoder) -> AsyncIterator[bytes]:
     try:
         async for chunk in response.content.iter_any():
             for payload in decoder.feed(chunk):
                 yield payload
     except _NETWORK_ERRORS as exc:
         raise UpstreamError(network_failure(f"stream interrupted ({type(exc).__name__})")) from None
+    except EventTooLarge as exc:
+        raise UpstreamError(
+            bad_answer(f"Gemini's answer was cut short: {exc} (upstream.max_event_bytes)")
+        ) from None
     for payload in decoder.close():
         yield payload

@@ -32,6 +32,12 @@ DEFAULT_LIFETIME_SECONDS = 3600.0
 FAILURE_MEMORY_SECONDS = 60.0
 
 
+def token_record(fingerprint: str) -> str:
+    """The store record an account's token lives in; bound into its seal, so a sealed token
+    copied into another record does not open there."""
+    return f"{NAMESPACE}/{fingerprint}"
+
+
 @dataclass(frozen=True)
 class OAuthClient:
     token_url: str
@@ -111,9 +117,10 @@ class TokenManager:
     ) -> _Token | None:
         raise_stored_failure(data)
         sealed = data.get("sealed")
-        value = unseal(sealed, credential.secret) if isinstance(sealed, str) else None
+        record = token_record(credential.fingerprint)
+        value = unseal(sealed, credential.secret, record) if isinstance(sealed, str) else None
         if value is None:
-            return None  # not ours to read (altered, or another secret): refresh
+            return None  # not ours to read (altered, another secret or record): refresh
         token = _Token(value, float(data.get("refresh_at") or 0))
         return token if self._fresh(token, stale) is not None else None
 
@@ -153,7 +160,7 @@ class TokenManager:
             extra={"credential": credential.fingerprint, "expires_in": round(lifetime)},
         )
         data = {
-            "sealed": seal(value, credential.secret),
+            "sealed": seal(value, credential.secret, token_record(credential.fingerprint)),
             "refresh_at": self._refresh_at(expires_at, lifetime),
             "expires_at": expires_at,
         }

@@ -14,8 +14,6 @@ from gemini_proxy.upstream.code_assist import CodeAssistClient
 from gemini_proxy.upstream.wire import (
     BatchEmbedContentsRequest,
     BatchEmbedContentsResponse,
-    GenerateContentRequest,
-    GenerateContentResponse,
     ModelInfo,
 )
 
@@ -23,13 +21,15 @@ AI_STUDIO_ONLY: frozenset[CredentialKind] = frozenset({"ai_studio"})
 
 
 class Generator(Protocol):
-    async def generate(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> GenerateContentResponse: ...
+    """Both kinds take Gemini's inner request as JSON bytes and answer Gemini's JSON."""
+
+    async def generate(self, credential: Credential, model: str, body: bytes) -> bytes: ...
 
     def stream(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> AbstractAsyncContextManager[AsyncIterator[GenerateContentResponse]]: ...
+        self, credential: Credential, model: str, body: bytes
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
+
+    async def count_tokens(self, credential: Credential, model: str, body: bytes) -> bytes: ...
 
 
 class UpstreamRouter:
@@ -40,15 +40,20 @@ class UpstreamRouter:
     def _generator(self, credential: Credential) -> Generator:
         return self.code_assist if credential.kind == "oauth" else self.ai_studio
 
-    async def generate(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> GenerateContentResponse:
-        return await self._generator(credential).generate(credential, model, request)
+    async def generate(self, credential: Credential, model: str, body: bytes) -> bytes:
+        return await self._generator(credential).generate(credential, model, body)
 
     def stream(
-        self, credential: Credential, model: str, request: GenerateContentRequest
-    ) -> AbstractAsyncContextManager[AsyncIterator[GenerateContentResponse]]:
-        return self._generator(credential).stream(credential, model, request)
+        self, credential: Credential, model: str, body: bytes
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        return self._generator(credential).stream(credential, model, body)
+
+    async def count_tokens(self, credential: Credential, model: str, body: bytes) -> bytes:
+        return await self._generator(credential).count_tokens(credential, model, body)
+
+    async def call(self, credential: Credential, model: str, method: str, body: bytes) -> bytes:
+        """An AI Studio model method passed through (embedContent, batchEmbedContents)."""
+        return await self.ai_studio.call(_ai_studio(credential), model, method, body)
 
     async def embed(
         self, credential: Credential, model: str, request: BatchEmbedContentsRequest

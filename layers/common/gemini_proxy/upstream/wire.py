@@ -108,6 +108,7 @@ class GroundingSupport(WireModel):
 class GroundingMetadata(WireModel):
     grounding_chunks: list[GroundingChunk] = []
     grounding_supports: list[GroundingSupport] = []
+    web_search_queries: list[str] = []
 
 
 class Candidate(WireModel):
