@@ -79,11 +79,7 @@ def _config(upstream: str, backend: str, sqlite_path: str) -> Any:
 async def _drive(port: int, seconds: float) -> int:
     case = small()
     request = build_request(
-        "POST",
-        "/v1/chat/completions",
-        case.openai_body(),
-        f"{HOST}:{port}",
-        {"authorization": f"Bearer {CLIENT_KEY}"},
+        "POST", case.path(), case.proxy_body(), f"{HOST}:{port}", case.headers(CLIENT_KEY)
     )
     result = await run_load(HOST, port, request, 4, seconds, warmup_s=0.0)
     if result.errors:

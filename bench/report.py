@@ -10,6 +10,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench import compare
+
 Row = list[str]
 PROXIES = ("PROXY-mem", "PROXY-sqlite")
 
@@ -34,6 +36,7 @@ class Results:
         self.medians: dict[str, dict[str, dict[str, float]]] = data.get("medians", {})
         self.names = [t["name"] for t in data.get("targets", [])]
         self.scenarios = {s["id"]: s for s in data.get("scenarios", [])}
+        self.rounds: compare.Rounds = data.get("rounds", {})
 
     def get(self, scenario: str, target: str, key: str) -> float | None:
         value = self.medians.get(scenario, {}).get(target, {}).get(key)
@@ -144,9 +147,15 @@ def verdict(r: Results) -> list[Row]:
     imports = r.data.get("imports", {})
     ready = imports.get("import_and_app_ready_ms")
     health = r.data.get("cold", {}).get("PROXY-mem", {}).get("health_ms")
+    where = "in-process"
+    layer = r.data.get("layers", {}).get("layers", {}).get("after", {})
+    if layer.get("ready_ms") and layer.get("health_ms"):
+        # The Lambda layer as `make layer` builds it, run by python3.13: the figure that counts.
+        ready, health = layer["ready_ms"]["median"], layer["health_ms"]["median"]
+        where = "in-process, the Lambda layer on python3.13"
     add(
         "Cold start of the Lambda entry (import + app ready) ≤ 300 ms",
-        f"import + app ready {_f(ready, 0)} ms in-process; spawn → /health 200 {_f(health, 0)} ms",
+        f"import + app ready {_f(ready, 0)} ms {where}; spawn → /health 200 {_f(health, 0)} ms",
         _judge([ready], lambda v: v <= 300),
     )
     rss = [r.data.get("peak_rss_mb", {}).get(p) for p in PROXIES]
@@ -354,6 +363,22 @@ def imports_section(r: Results) -> str:
     )
 
 
+def layers_section(r: Results) -> str:
+    from bench.coldstart import layers_table
+
+    layers = r.data.get("layers")
+    if not layers:
+        return "Not measured."
+    return (
+        "Before: the layer as `sam build`'s python3.13 method shipped it (the whole package, no "
+        "bytecode; /opt is read-only on Lambda, so every cold start compiles every module it "
+        "imports). After: `make layer` (the template's build): no CLI or fake Gemini, "
+        "unchecked-hash bytecode from python3.13. Both built for this machine from the same "
+        "sources and wheels, started as the Lambda start script starts them, interleaved.\n\n"
+        + layers_table(layers)
+    )
+
+
 def _imports_line() -> str:
     from bench.coldstart import LAMBDA_IMPORTS
 
@@ -404,7 +429,8 @@ def profile_section(r: Results) -> str:
             parts.append(f"Profile not taken: {prof['error']}")
             continue
         parts.append(
-            f"**PROXY-mem, case {prof['case']}, c{prof['concurrency']}, replay upstream** "
+            f"**{prof.get('target', 'PROXY-mem')}, case {prof['case']}, c{prof['concurrency']},"
+            " replay upstream** "
             f"({prof['samples']:,} py-spy samples at 250 Hz, {prof['rps']:,} req/s while sampled; "
             f"idle time excluded; raw stacks in `bench/out/{prof['raw']}`)."
         )
@@ -436,6 +462,154 @@ def profile_section(r: Results) -> str:
         )
         parts.append("")
     return "\n".join(parts) if parts else "Not taken."
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f} ms"
+
+
+_STREAM_FIGURES = {
+    "ttfb_p50": "added first byte p50",
+    "p50": "added last byte p50",
+    "drift": "drift (last − first byte added)",
+}
+_FIGURE_NAMES = {
+    "p50": "added p50",
+    "p99": "added p99",
+    "ttfb_p50": "added TTFB p50",
+    "gap_p50": "added gap p50",
+    "rps": "req/s",
+}
+
+
+def goals_section(r: Results) -> str:
+    """The figures issues #12-#15 ask for, each a ratio of two added figures of this run."""
+    found = compare.goals(r.rounds)
+    if not any(g["ratio"] is not None for g in found):
+        return "Not measured (the dialect scenarios or PROXY-base did not run)."
+    rows: list[Row] = []
+    for g in found:
+        second = g["target"] != "PROXY-mem"
+        status = "not measured" if g["met"] is None else ("met" if g["met"] else "missed")
+        rows.append(
+            [
+                "" if second else g["issue"],
+                ("  same, PROXY-sqlite (second sample)" if second else g["what"]),
+                f"**{_f(g['ratio'], 2)}**" if not second else _f(g["ratio"], 2),
+                f"{_ms(g['added_ms'])} / {_ms(g['base_added_ms'])}",
+                f"`{g['scenario']}` {g['target']} / `{g['base_scenario']}` {g['base_target']}",
+                g["bound"],
+                status if second else f"**{status}**",
+            ]
+        )
+    return (
+        "Each ratio divides two *added* figures of this run: a target's figure minus DIRECT's "
+        "in the same round and scenario (DIRECT sends the very Gemini request the proxy sent "
+        "upstream for that scenario), the median over rounds of that difference, one for the "
+        "scenario named first, one for the scenario it is compared with. Judged on PROXY-mem; "
+        "PROXY-sqlite runs the same code with another state backend, so its ratio is a second "
+        "sample of the same figure (how far two samples of one figure disagree is the noise "
+        "of this run).\n\n"
+        + _table(
+            ["Issue", "Figure", "Ratio", "added / added", "Compared", "Target", "Status"], rows
+        )
+    )
+
+
+def dialects_section(r: Results) -> str:
+    rows: list[Row] = []
+    for row in compare.dialect_rows(r.rounds):
+        stream = row["scenario"].endswith("stream")
+        for key in ("ttfb_p50", "p50", "p99", "drift"):
+            if key not in row:
+                continue
+            cell = row[key]
+            rows.append(
+                [
+                    f"`{row['scenario']}` / `{row['chat']}`",
+                    _STREAM_FIGURES[key] if stream else _FIGURE_NAMES[key],
+                    _ms(cell["added_ms"]),
+                    _ms(cell["chat_added_ms"]),
+                    _ms(cell["difference_ms"]),
+                    _f(cell["ratio"], 2),
+                    _f(row["cpu_us"]["ours"], 0),
+                    _f(row["cpu_us"]["chat"], 0),
+                ]
+            )
+    if not rows:
+        return "Not measured."
+    table = _table(
+        [
+            "Dialect / chat",
+            "Figure",
+            "dialect added",
+            "chat added",
+            "dialect − chat",
+            "ratio",
+            "CPU µs/req, dialect",
+            "CPU µs/req, chat",
+        ],
+        rows,
+    )
+    dialect_streams = ("responses-stream", "messages-stream", "native-stream")
+    streams = [s for s in dialect_streams if s in r.medians]
+    parts = [
+        "PROXY-mem, each dialect's scenario beside its chat counterpart (run right after it, "
+        "same prompt and system prompt, same upstream request but for what the dialect itself "
+        "sets, such as Messages' `max_tokens`). Streams are compared on the first byte, the "
+        "last byte and the drift between them, not on the gap between events: each dialect "
+        "frames the same upstream events into a different number of its own, so its median gap "
+        "is another quantity. CPU µs/req is the server process's CPU time over its answers "
+        "(what a request in that dialect costs the proxy; /proc counts it in 10 ms ticks, so "
+        "for the ~20 streams of a quick window it is good to ~5%).",
+        "",
+        table,
+        "",
+        "Native, non-streamed, c1:",
+        "",
+        latency_table(r, ["native-c1"]) if "native-c1" in r.medians else "Not measured.",
+    ]
+    for sid in streams:
+        parts += ["", f"`{sid}`: {r.scenarios.get(sid, {}).get('title', '')}", ""]
+        parts.append(stream_table(r, sid))
+    return "\n".join(parts)
+
+
+def baseline_section(r: Results) -> str:
+    info = r.data.get("baseline")
+    if not info:
+        return (
+            "Not run: `--baseline REV` (the Makefile's `BASELINE`) adds PROXY-base, the proxy at "
+            "REV, to the same run."
+        )
+    rows = compare.baseline_rows(r.rounds)
+    table_rows: list[Row] = [
+        [
+            f"`{row['scenario']}`",
+            _FIGURE_NAMES[row["key"]],
+            _f(row["added_ms"], 3 if row["key"] != "rps" else 0),
+            _f(row["base_added_ms"], 3 if row["key"] != "rps" else 0),
+            _f(row["difference"], 3 if row["key"] != "rps" else 0),
+            _f(row["ratio"], 2),
+            "higher is better" if row["better"] == "higher" else "lower is better",
+        ]
+        for row in rows
+    ]
+    summary = compare.baseline_summary(rows)
+    return (
+        f"PROXY-base is the proxy at `{info['rev']}` = {info['commit'][:12]} "
+        f"(“{info['subject']}”), run beside today's in this run, memory state, the same "
+        f"command and environment as PROXY-mem with that revision's `layers/common` first on "
+        f"PYTHONPATH (it imported `{info['package_file']}`). Chat scenarios only: it has no "
+        "other dialect. Added figures in ms (req/s for throughput).\n\n"
+        + _table(
+            ["Scenario", "Figure", "PROXY-mem", "PROXY-base", "now − before", "now / before", ""],
+            table_rows,
+        )
+        + f"\n\nGeometric mean of the added-latency ratios above: **{_f(summary, 2)}** "
+        "(≤ 1: no worse than before the redesign, over every chat scenario at once; the gap "
+        "between streamed events, ~0 added either way, is compared by difference only)."
+    )
 
 
 def method_section(r: Results) -> str:
@@ -470,8 +644,14 @@ def method_section(r: Results) -> str:
   `GEMINI_PROXY_API_KEYS` (so every request is authenticated), its JSON request log at the default
   level going to a file), and, with `make bench-peers`, LITELLM (LiteLLM's proxy in its own
   virtualenv, `gemini/` provider with `api_base` at the same upstream, master key, one worker,
-  default logging). DIRECT and FLOOR send the Gemini request the proxy itself would send (built by
-  the proxy's own translation), PROXY and LiteLLM the OpenAI request.
+  default logging; chat only). With `--baseline REV`, PROXY-base: the proxy at git revision REV
+  (its `layers/common` extracted by `git archive` into `bench/out`, first on PYTHONPATH), started
+  like PROXY-mem.
+- **Requests.** PROXY gets each case in its dialect: chat (`/v1/chat/completions`), Responses
+  (`/v1/responses`, `store: false`), Messages (`/v1/messages`, `x-api-key`) or Gemini's own
+  (`/v1beta/models/…:generateContent`, `x-goog-api-key`); LiteLLM the chat ones. DIRECT and
+  FLOOR send the Gemini request PROXY-mem sent upstream for the same case, captured from the
+  fake's request log when the run starts, so the upstream does the same work for every target.
 - **Rounds.** Mode `{mode.get("name")}`: {mode.get("rounds")} round(s); in each, every scenario
   visits every target in an order rotated per round and scenario, {mode.get("warmup_s")} s of
   warm-up then the window. Figures are the **median over rounds** of each round's percentile;
@@ -523,6 +703,10 @@ Measured for PROXY-mem / PROXY-sqlite; medians of this run.
 
 {_table(["Target", "Measured", "Status"], verdict(r))}
 
+## Issues #12-#15: same-run ratios
+
+{goals_section(r)}
+
 ## Machine
 
 {machine.get("cpu")}, {machine.get("cores")} cores, {machine.get("memory_gb")} GB, Linux
@@ -556,6 +740,14 @@ times per stream). Events differ by target: ours adds the role chunk, a final ch
 
 {stream_table(r, "stream") if "stream" in r.medians else "Not measured."}
 
+## Dialects: Responses, Messages and Gemini's own API against chat
+
+{dialects_section(r)}
+
+## Before and after the edge redesign (PROXY-base)
+
+{baseline_section(r)}
+
 ## Large prompt (200 KB conversation) and 50-message tool case (c1)
 
 {latency_table(r, [s for s in ("large", "tools") if s in r.medians])}
@@ -565,6 +757,10 @@ times per stream). Events differ by target: ours adds the role chunk, a final ch
 {memory_table(r)}
 
 {imports_section(r)}
+
+### The Lambda layer: today's and ours
+
+{layers_section(r)}
 
 ## State-store and Secrets Manager calls
 

@@ -1,17 +1,21 @@
 """The benchmark harness: `make bench`, `make bench-quick`, `make bench-peers`.
 
-    python -m bench.run [--quick] [--peers] [--out bench]
+    python -m bench.run [--quick] [--peers] [--baseline REV] [--out bench]
 
 1. Pins itself (the load client) and the upstream to one core, every target server to the other.
-2. Phase "fake": starts the faithful fake Gemini, then each target pointed at it; checks every
-   target answers every case; then rounds of scenarios (latency at c1/c16/c64, streaming, the
-   200 KB and the 50-message tool cases, the 50 ms upstream), each round visiting the targets in
-   a rotated order so drift hits all of them alike.
+2. Phase "fake": starts the faithful fake Gemini, then each target pointed at it; captures, for
+   every case, the Gemini request PROXY-mem sends upstream (what DIRECT and FLOOR then send);
+   checks every target answers every case it speaks; then rounds of scenarios (latency at
+   c1/c16/c64, streaming, the Responses, Messages and native dialects, the 200 KB and the
+   50-message tool cases, the 50 ms upstream), each round visiting the targets in a rotated
+   order so drift hits all of them alike.
 3. Phase "replay": the same targets pointed at a near-free replay of the fake's answers, for
    throughput at c16/c64 with the upstream out of the way; py-spy profiles PROXY there.
 4. Cold starts, import times, store and Secrets Manager call counts.
-5. Writes results.json, RESULTS.md and results.png (bench/report.py).
-Loopback only; every phase and window is bounded in time.
+5. Writes results.json, RESULTS.md and results.png (bench/report.py), with the same-run ratios
+   of bench/compare.py.
+`--baseline REV` adds PROXY-base, the proxy at git revision REV (bench/baseline.py), to every
+chat scenario. Loopback only; every phase and window is bounded in time.
 """
 
 import argparse
@@ -23,20 +27,21 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from bench import coldstart, payloads, profile, report
+from bench import baseline, coldstart, compare, payloads, profile, report
 from bench.loadgen import build_request, fetch, run_load
 from bench.payloads import Case
 from bench.procs import cores, machine_busy_seconds, pin_self, self_cpu_seconds, wait_ready
 from bench.stats import Summary, jsonable, latency_summary, median_summary, stream_summary
 from bench.targets import (
     AI_STUDIO_KEYS,
+    BASELINE_TARGET,
     HERE,
     HOST,
     LITELLM_VENV,
@@ -48,6 +53,7 @@ from bench.targets import (
     start_fake,
     start_replay,
     start_target,
+    target_env,
 )
 
 
@@ -76,11 +82,14 @@ class Mode:
     profile_s: float
 
 
+# Quick: two short rounds rather than one long one. On a shared machine a burst of other work
+# then disturbs one of a target's two windows, not its only one, and the same-run ratios of
+# bench/compare.py (medians over rounds of per-round added figures) move less.
 QUICK = Mode(
     "quick",
-    rounds=1,
-    window_s=1.0,
-    warmup_s=0.25,
+    rounds=2,
+    window_s=0.6,
+    warmup_s=0.2,
     slow_window_s=1.5,
     cold_reps=2,
     count_seconds=2.2,
@@ -108,8 +117,19 @@ RETRIES_PER_RUN = 30
 def scenarios(mode: Mode) -> list[Scenario]:
     small, stream = payloads.small(), payloads.small(stream=True)
     w, slow = mode.window_s, mode.slow_window_s
+    events = f"{STREAM_CHUNK_MS:g} ms between upstream events"
+    # A dialect's scenario runs right after its chat counterpart: the ratio between them is
+    # taken from windows close in time.
     found = [
         Scenario("c1", "fake", small, 1, "non-streamed, c1", window_s=w),
+        Scenario(
+            "native-c1",
+            "fake",
+            payloads.native(),
+            1,
+            "Gemini API (native) generateContent, c1",
+            window_s=w,
+        ),
         Scenario("c16", "fake", small, 16, "non-streamed, c16", window_s=w),
         Scenario("c64", "fake", small, 64, "non-streamed, c64", window_s=w),
         Scenario(
@@ -117,7 +137,34 @@ def scenarios(mode: Mode) -> list[Scenario]:
             "fake",
             stream,
             1,
-            f"streamed, c1, {STREAM_CHUNK_MS:g} ms between upstream events",
+            f"streamed, c1, {events}",
+            chunk_delay_ms=STREAM_CHUNK_MS,
+            window_s=w,
+        ),
+        Scenario(
+            "responses-stream",
+            "fake",
+            payloads.responses(),
+            1,
+            f"Responses API streamed (store false), c1, {events}",
+            chunk_delay_ms=STREAM_CHUNK_MS,
+            window_s=w,
+        ),
+        Scenario(
+            "messages-stream",
+            "fake",
+            payloads.messages(),
+            1,
+            f"Messages API streamed, c1, {events}",
+            chunk_delay_ms=STREAM_CHUNK_MS,
+            window_s=w,
+        ),
+        Scenario(
+            "native-stream",
+            "fake",
+            payloads.native(stream=True),
+            1,
+            f"Gemini API (native) streamGenerateContent?alt=sse, c1, {events}",
             chunk_delay_ms=STREAM_CHUNK_MS,
             window_s=w,
         ),
@@ -225,27 +272,69 @@ class Harness:
         if status != 200:
             raise RuntimeError(f"fake settings refused: {answer[:200]!r}")
 
+    def skip(self, phase: list[Scenario], case: Case, target: str, why: str) -> None:
+        """`target` runs no scenario of `case` (in this phase) and the report says why."""
+        for scenario in phase:
+            if scenario.case.name == case.name:
+                self.skipped.setdefault(scenario.id, {})[target] = why
+
+    def skips(self, phase: list[Scenario], case: Case, target: str) -> bool:
+        return any(target in self.skipped.get(s.id, {}) for s in phase if s.case.name == case.name)
+
+    async def capture(self, phase: list[Scenario], upstream: Upstream) -> list[Scenario]:
+        """The phase with each case's upstream request filled in: what PROXY-mem sent to the
+        fake for it, read back from the fake's request log. DIRECT and FLOOR send exactly that,
+        so the upstream does the same work whichever way a request comes."""
+        proxy = next(t for t in self.targets if t.name == "PROXY-mem")
+        await self.set_fake(upstream, 0, 0)
+        captured: dict[str, Case] = {}
+        for case in _cases(phase):
+            await self.control(upstream, "DELETE", "/_control/requests")
+            status, body = await fetch(HOST, proxy.port, proxy.request(case))
+            log = json.loads(await self.control(upstream, "GET", "/_control/requests"))
+            sent = [
+                e
+                for e in log["requests"]
+                if e["kind"] in ("generate", "stream") and isinstance(e["body"], dict)
+            ]
+            if not case.answered(status, body) or not sent:
+                why = f"PROXY-mem did not answer it (HTTP {status}: {body[:200]!r})"
+                self.say(f"{case.name}: upstream request not captured: {why}")
+                for target in self.targets:
+                    self.skip(phase, case, target.name, "upstream request unknown: " + why)
+                continue
+            path = sent[-1]["path"]
+            if sent[-1].get("query", {}).get("alt"):
+                path += "?alt=" + sent[-1]["query"]["alt"]
+            gemini = json.dumps(sent[-1]["body"], separators=(",", ":"), ensure_ascii=False)
+            captured[case.name] = case.with_upstream(path, gemini.encode())
+        return [replace(s, case=captured.get(s.case.name, s.case)) for s in phase]
+
+    async def control(self, upstream: Upstream, method: str, path: str) -> bytes:
+        request = build_request(method, path, b"", f"{HOST}:{upstream.port}")
+        status, answer = await fetch(HOST, upstream.port, request)
+        if status != 200:
+            raise RuntimeError(f"fake {method} {path}: HTTP {status} {answer[:200]!r}")
+        return answer
+
     async def check(self, phase: list[Scenario], upstream: Upstream) -> None:
-        """Every target answers every case correctly once before timing starts."""
+        """Every target answers every case it speaks correctly once before timing starts; a
+        target that fails a case (an older revision without the dialect, say) skips it."""
         if upstream.name == "fake":
             await self.set_fake(upstream, 0, 0)
-        seen: set[str] = set()
-        for scenario in phase:
-            if scenario.case.name in seen:
-                continue
-            seen.add(scenario.case.name)
+        for case in _cases(phase):
             for target in self.targets:
-                status, body = await fetch(HOST, target.port, target.request(scenario.case))
-                if scenario.case.stream:
-                    good = status == 200 and b"data:" in body
-                else:
-                    good = status == 200 and (b'"choices"' in body or b'"candidates"' in body)
-                if not good:
+                if self.skips(phase, case, target.name):
+                    continue
+                if not target.speaks(case):
+                    only = ", ".join(sorted(target.dialects or ()))
+                    self.skip(phase, case, target.name, f"driven through {only} only")
+                    continue
+                status, body = await fetch(HOST, target.port, target.request(case))
+                if not target.answered(case, status, body):
                     why = f"HTTP {status}: {body[:300].decode(errors='replace')}"
-                    self.say(f"{target.name} fails {scenario.case.name}: {why}")
-                    for other in phase:
-                        if other.case.name == scenario.case.name:
-                            self.skipped.setdefault(other.id, {})[target.name] = why
+                    self.say(f"{target.name} fails {case.name}: {why}")
+                    self.skip(phase, case, target.name, why)
 
     async def measure(self, scenario: Scenario, target: Target, upstream: Upstream) -> Summary:
         """One window; in full mode a window that other work on the machine disturbed (more
@@ -324,11 +413,11 @@ class Harness:
                 )
 
     async def profile_proxy(
-        self, upstream: Upstream, case: Case, concurrency: int
+        self, upstream: Upstream, case: Case, concurrency: int, name: str = "PROXY-mem"
     ) -> dict[str, Any]:
-        proxy = next(t for t in self.targets if t.name == "PROXY-mem")
+        proxy = next(t for t in self.targets if t.name == name)
         assert proxy.proc is not None
-        raw = self.out / f"profile-{case.name}-c{concurrency}.txt"
+        raw = self.out / f"profile-{name}-{case.name}-c{concurrency}.txt"
         raw.unlink(missing_ok=True)
         seconds = self.mode.profile_s
         recorder = asyncio.ensure_future(
@@ -348,8 +437,18 @@ class Harness:
             self.say(f"profile skipped: {error}")
             return {"error": error}
         summary = profile.summarise(raw)
-        summary.update(case=case.name, concurrency=concurrency, rps=round(load.rps), raw=raw.name)
+        summary.update(
+            target=name, case=case.name, concurrency=concurrency, rps=round(load.rps), raw=raw.name
+        )
         return summary
+
+
+def _cases(phase: list[Scenario]) -> list[Case]:
+    """The phase's cases, each once, in order."""
+    seen: dict[str, Case] = {}
+    for scenario in phase:
+        seen.setdefault(scenario.case.name, scenario.case)
+    return list(seen.values())
 
 
 def machine() -> dict[str, Any]:
@@ -457,7 +556,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     peers = args.peers
     if peers and not litellm_available():
         raise SystemExit("LiteLLM is not installed: run `make bench-peers` (it installs it)")
-    targets = make_targets(peers)
+    base = baseline.materialise(args.baseline, HERE.parent, out) if args.baseline else None
+    targets = make_targets(peers, base)
     harness = Harness(mode, targets, out, client_core, server_core)
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -471,9 +571,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     fake = start_fake(client_core, out)
     replay: Upstream | None = None
     try:
+        if base is not None:
+            results["baseline"] = check_baseline(harness, base, fake)
         # Phase 1: the faithful fake.
         phase = [s for s in plan if s.phase == "fake"]
         await harness.start_all(fake)
+        phase = await harness.capture(phase, fake)
+        plan = phase + [s for s in plan if s.phase != "fake"]
         answers = out / "replay-answers.json"
         answers.write_text(await record_answers(fake), encoding="utf-8")
         await harness.check(phase, fake)
@@ -487,8 +591,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await harness.check(phase, replay)
         await harness.run_phase(phase, replay)
         profiles = [await harness.profile_proxy(replay, payloads.small(), 16)]
+        if base is not None:  # the same load on the revision before: where the difference is
+            profiles.append(
+                await harness.profile_proxy(replay, payloads.small(), 16, BASELINE_TARGET)
+            )
         if mode.name == "full":
-            profiles.append(await harness.profile_proxy(replay, payloads.small(stream=True), 16))
+            # The replay upstream answers any generateContent with the small case's answer:
+            # the dialects' streams ask the same of it, so their profiles compare with chat's.
+            for case in (
+                payloads.small(stream=True),
+                payloads.responses(),
+                payloads.messages(),
+                payloads.native(stream=True),
+            ):
+                profiles.append(await harness.profile_proxy(replay, case, 16))
             profiles.append(await harness.profile_proxy(replay, payloads.large_prompt(), 1))
         results["profiles"] = profiles
         harness.stop_all()
@@ -501,6 +617,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             targets, fake, server_core, out, mode.cold_reps
         )
         results["imports"] = coldstart.import_times(fake, server_core, out, mode.cold_reps)
+        if mode.name == "full":  # builds two layers (~1 minute): too long for the quick mode
+            harness.say("cold starts of the Lambda layer, today's and ours (python3.13)")
+            results["layers"] = await coldstart.layer_cold_starts(
+                fake, server_core, out, mode.cold_reps
+            )
         harness.say("state-store and Secrets Manager counts")
         counts = out / "counts.json"
         counter = await asyncio.create_subprocess_exec(
@@ -542,6 +663,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         for sid, by_target in harness.rounds.items()
     }
     results["skipped"] = harness.skipped
+    results["comparisons"] = compare.everything(harness.rounds)
     results["peak_rss_mb"] = {k: round(v, 1) for k, v in harness.rss.items()}
     results["spawn_ms"] = harness.starts
     results["retries"] = harness.retries
@@ -569,10 +691,33 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def check_baseline(harness: Harness, base: baseline.Baseline, fake: Upstream) -> dict[str, Any]:
+    """Which gemini_proxy PROXY-base imports, with its very environment: logged, and a run
+    that would measure today's package twice stops here."""
+    target = next(t for t in harness.targets if t.name == BASELINE_TARGET)
+    env = target_env(target, fake.url, harness.out, f"{target.name}-import")
+    package = baseline.check_import(base, PYTHON, env, harness.out)
+    note = f"{target.name}: {base.rev} = {base.commit[:12]} ({base.subject}); imports {package}"
+    (harness.out / f"{target.name}-import.log").write_text(note + "\n", encoding="utf-8")
+    harness.say(note)
+    return {
+        "rev": base.rev,
+        "commit": base.commit,
+        "subject": base.subject,
+        "package_file": package,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one short round (< 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="two short rounds (< 3 minutes)")
     parser.add_argument("--peers", action="store_true", help="include LiteLLM's proxy")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default="",
+        help="also run the proxy at git revision REV as PROXY-base (chat scenarios only)",
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md goes")
     args = parser.parse_args()
     results = uvloop.run(main_async(args))

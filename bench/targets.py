@@ -6,8 +6,11 @@ PROXY   ours, started as the Lambda entry starts it (uvicorn --factory
         gemini_proxy.app.factory:app_from_environment), uvloop + httptools, access log off,
         one worker, configured only through the environment (CONFIG_YAML, GEMINI_API_KEY_<n>,
         GEMINI_PROXY_API_KEYS), state in memory (PROXY-mem) or SQLite (PROXY-sqlite).
+        PROXY-base (`--baseline REV`): the same command and environment, memory state, with
+        another revision's package first on PYTHONPATH (bench/baseline.py).
 LITELLM LiteLLM's proxy from bench/.venv-litellm (`make bench-peers`), `gemini/` provider with
-        api_base at the same upstream, master key set, one worker, its default logging.
+        api_base at the same upstream, master key set, one worker, its default logging; driven
+        through chat only.
 """
 
 import json
@@ -15,8 +18,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.baseline import Baseline
 from bench.loadgen import build_request
-from bench.payloads import MODEL, Case
+from bench.payloads import CHAT, MODEL, Case, answered_gemini
 from bench.procs import Proc, free_port
 
 PYTHON = sys.executable
@@ -26,6 +30,7 @@ CLIENT_KEY = "bench-client-key-0123456789"
 LITELLM_MASTER_KEY = "sk-bench-" + "0123456789abcdef" * 4
 AI_STUDIO_KEYS = [f"AIzaBench{n}-fake-key-for-the-fake-upstream" for n in range(1, 5)]
 HOST = "127.0.0.1"
+BASELINE_TARGET = "PROXY-base"
 
 # Variables of the developer's shell that would change what the proxy loads.
 _SCRUB = (
@@ -94,6 +99,8 @@ class Target:
     proc: Proc | None = None
     health_path: str = "/health"
     notes: str = ""
+    dialects: frozenset[str] | None = None  # None: every dialect the harness has
+    source: Path | None = None  # PROXY at another revision: its layers/common, first on the path
     _requests: dict[str, bytes] = field(default_factory=dict)
 
     def request(self, case: Case) -> bytes:
@@ -101,7 +108,8 @@ class Target:
         if case.name not in self._requests:
             host = f"{HOST}:{self.port}"
             if self.kind in ("direct", "floor"):
-                self._requests[case.name] = build_request(
+                # The Gemini request the proxy sends upstream for the case, with a pool key.
+                request = build_request(
                     "POST",
                     case.gemini_path(),
                     case.gemini_body(),
@@ -110,14 +118,20 @@ class Target:
                 )
             else:
                 key = CLIENT_KEY if self.kind == "proxy" else LITELLM_MASTER_KEY
-                self._requests[case.name] = build_request(
-                    "POST",
-                    "/v1/chat/completions",
-                    case.openai_body(),
-                    host,
-                    {"authorization": f"Bearer {key}"},
+                request = build_request(
+                    "POST", case.path(), case.proxy_body(), host, case.headers(key)
                 )
+            self._requests[case.name] = request
         return self._requests[case.name]
+
+    def speaks(self, case: Case) -> bool:
+        """Whether the target is driven with `case` at all (LiteLLM: chat only)."""
+        return self.dialects is None or case.dialect in self.dialects
+
+    def answered(self, case: Case, status: int, body: bytes) -> bool:
+        if self.kind in ("direct", "floor"):
+            return answered_gemini(case.stream, status, body)
+        return case.answered(status, body)
 
 
 def proxy_config(upstream_url: str, backend: str, out: Path, name: str) -> str:
@@ -143,6 +157,16 @@ def proxy_env(upstream_url: str, backend: str, out: Path, name: str) -> dict[str
     return env
 
 
+def target_env(target: Target, upstream_url: str, out: Path, name: str) -> dict[str, str]:
+    """A PROXY target's environment: memory or SQLite state, and for PROXY-base its revision's
+    package ahead of the installed one."""
+    backend = "sqlite" if target.name.endswith("sqlite") else "memory"
+    env = proxy_env(upstream_url, backend, out, name)
+    if target.source is not None:
+        env["PYTHONPATH"] = str(target.source)
+    return env
+
+
 def proxy_argv(port: int) -> list[str]:
     # What functions/proxy/run.sh runs on Lambda, with the loop and parser named explicitly.
     return [
@@ -165,16 +189,31 @@ def proxy_argv(port: int) -> list[str]:
     ]
 
 
-def make_targets(peers: bool) -> list[Target]:
+def make_targets(peers: bool, baseline: Baseline | None = None) -> list[Target]:
     targets = [
         Target("DIRECT", "direct", notes="client -> upstream"),
         Target("FLOOR", "floor", notes="aiohttp pass-through"),
         Target("PROXY-mem", "proxy", notes="ours, memory state"),
         Target("PROXY-sqlite", "proxy", notes="ours, SQLite state"),
     ]
+    if baseline is not None:
+        targets.append(
+            Target(
+                BASELINE_TARGET,
+                "proxy",
+                notes=f"ours at {baseline.short} (before the edge redesign), memory state",
+                source=baseline.source,
+            )
+        )
     if peers:
         targets.append(
-            Target("LITELLM", "litellm", health_path="/health/liveliness", notes="LiteLLM proxy")
+            Target(
+                "LITELLM",
+                "litellm",
+                health_path="/health/liveliness",
+                notes="LiteLLM proxy (driven through chat only)",
+                dialects=frozenset({CHAT}),
+            )
         )
     return targets
 
@@ -193,10 +232,12 @@ def start_target(target: Target, upstream: Upstream, core: int | None, out: Path
         argv = [PYTHON, "-m", "bench.floor", "--port", str(target.port), "--upstream", upstream.url]
         target.proc = Proc(target.name, argv, base_env(), core, log, cwd=HERE.parent)
     elif target.kind == "proxy":
-        backend = "sqlite" if target.name.endswith("sqlite") else "memory"
-        env = proxy_env(upstream.url, backend, out, f"{target.name}-{upstream.name}")
+        env = target_env(target, upstream.url, out, f"{target.name}-{upstream.name}")
         sqlite = out / f"{target.name}-{upstream.name}.sqlite3"
         sqlite.unlink(missing_ok=True)
+        if target.source is not None:
+            with log.open("a", encoding="utf-8") as note:
+                note.write(f"[bench] PYTHONPATH={target.source}\n")
         target.proc = Proc(target.name, proxy_argv(target.port), env, core, log, cwd=out)
     elif target.kind == "litellm":
         config = out / f"litellm-{upstream.name}.yaml"
