@@ -14,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 class _Request(BaseModel):
     # `cache_control` (prompt caching) rides on most of these: accepted and ignored, as Gemini
     # caches implicitly.
-    model_config = ConfigDict(extra="ignore")
+    # Built at first use, not at import (see openai.models).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
 
 
 # --- content blocks a client sends --------------------------------------------------------------
@@ -207,33 +212,33 @@ class MessagesRequest(_Request):
 # --- what we answer ------------------------------------------------------------------------------
 
 
-class TextOut(BaseModel):
+class TextOut(_Answer):
     type: Literal["text"] = "text"
     text: str
     citations: list[dict[str, Any]] | None = None
 
 
-class ThinkingOut(BaseModel):
+class ThinkingOut(_Answer):
     type: Literal["thinking"] = "thinking"
     thinking: str
     signature: str
 
 
-class ToolUseOut(BaseModel):
+class ToolUseOut(_Answer):
     type: Literal["tool_use"] = "tool_use"
     id: str
     name: str
     input: dict[str, Any]
 
 
-class ServerToolUseOut(BaseModel):
+class ServerToolUseOut(_Answer):
     type: Literal["server_tool_use"] = "server_tool_use"
     id: str
     name: str
     input: dict[str, Any]
 
 
-class WebSearchResult(BaseModel):
+class WebSearchResult(_Answer):
     type: Literal["web_search_result"] = "web_search_result"
     url: str
     title: str
@@ -241,7 +246,7 @@ class WebSearchResult(BaseModel):
     page_age: str | None = None
 
 
-class WebSearchResultOut(BaseModel):
+class WebSearchResultOut(_Answer):
     type: Literal["web_search_tool_result"] = "web_search_tool_result"
     tool_use_id: str
     content: list[WebSearchResult]
@@ -255,12 +260,12 @@ BlockOut = Annotated[
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"]
 
 
-class ServerToolUsage(BaseModel):
+class ServerToolUsage(_Answer):
     web_search_requests: int = 0
     web_fetch_requests: int = 0
 
 
-class Usage(BaseModel):
+class Usage(_Answer):
     input_tokens: int
     output_tokens: int
     cache_creation_input_tokens: int = 0
@@ -268,7 +273,7 @@ class Usage(BaseModel):
     server_tool_use: ServerToolUsage | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Answer):
     id: str
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
@@ -279,5 +284,5 @@ class MessageOut(BaseModel):
     usage: Usage
 
 
-class TokenCount(BaseModel):
+class TokenCount(_Answer):
     input_tokens: int

@@ -8,8 +8,8 @@ and headers; the OpenAI dialect takes whatever no other claims.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from starlette.responses import Response
 from starlette.datastructures import URLPath
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, Router
 from starlette.types import Receive, Scope, Send
 

@@ -10,6 +10,8 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from gemini_proxy import __version__
+from gemini_proxy.anthropic.models import MessageOut as AnthropicMessage
+from gemini_proxy.anthropic.models import MessagesRequest, TokenCount
 from gemini_proxy.openai.models import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -18,6 +20,7 @@ from gemini_proxy.openai.models import (
     ModelCard,
     ModelList,
 )
+from gemini_proxy.responses.models import ResponseObject, ResponsesRequest
 
 _REF = "#/components/schemas/{model}"
 
@@ -58,9 +61,23 @@ def _json(name: str) -> dict[str, Any]:
     return {"description": "OK", "content": {"application/json": {"schema": _ref(name)}}}
 
 
+def _post(request: str, answer: str, errors: dict[str, Any]) -> dict[str, Any]:
+    ok = _json(answer)
+    ok["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+    return {
+        "post": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(request)}},
+            },
+            "responses": {"200": ok, **errors},
+        }
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    _, definitions = models_json_schema(
+    refs, definitions = models_json_schema(
         [
             (ChatCompletionRequest, "validation"),
             (ChatCompletion, "serialization"),
@@ -68,10 +85,17 @@ def openapi_document() -> dict[str, Any]:
             (EmbeddingList, "serialization"),
             (ModelList, "serialization"),
             (ModelCard, "serialization"),
+            (ResponsesRequest, "validation"),
+            (ResponseObject, "serialization"),
+            (MessagesRequest, "validation"),
+            (AnthropicMessage, "serialization"),
+            (TokenCount, "serialization"),
         ],
         ref_template=_REF,
     )
     schemas = {**definitions.get("$defs", {}), "Error": _ERROR}
+    # Two dialects have a `MessageOut`: pydantic names them apart; take the name it chose.
+    anthropic_message = refs[(AnthropicMessage, "serialization")]["$ref"].rsplit("/", 1)[-1]
     client_errors = _errors(400, 401, 404, 413, 415, 429, 502, 503)
     chat_ok = _json("ChatCompletion")
     chat_ok["content"]["text/event-stream"] = {"schema": {"type": "string"}}
@@ -108,6 +132,9 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": chat_ok, **client_errors},
                 }
             },
+            "/v1/responses": _post("ResponsesRequest", "ResponseObject", client_errors),
+            "/v1/messages": _post("MessagesRequest", anthropic_message, client_errors),
+            "/v1/messages/count_tokens": _post("MessagesRequest", "TokenCount", client_errors),
             "/v1/embeddings": {
                 "post": {
                     "requestBody": {

@@ -10,6 +10,8 @@ from typing import Any
 
 from gemini_proxy.upstream.wire import UsageMetadata
 
+MAX_LOGGED_MODEL = 200
+
 
 @dataclass
 class Tokens:
@@ -66,7 +68,8 @@ class Outcome:
         }
         optional = {
             "client": self.client,
-            "model": self.model,
+            # As the client sent it (a misconfigured client shows here), but never a whole body.
+            "model": self.model[:MAX_LOGGED_MODEL] if self.model is not None else None,
             "served_model": self.served_model if self.served_model != self.model else None,
             "stream": self.stream or None,
             "credential": self.credential,

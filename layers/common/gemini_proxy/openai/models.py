@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# defer_build: a model's validator is built when first used, not at import, so a process that
+# never serves this dialect (most Lambda instances serve one) does not pay for it at start.
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class TextPart(_Request):
@@ -151,7 +153,7 @@ class ChatCompletionRequest(_Request):
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _omitted_when_none() -> Any:

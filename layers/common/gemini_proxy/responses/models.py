@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Built at first use, not at import (see openai.models).
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class InputText(_Request):
@@ -195,7 +196,7 @@ class ResponsesRequest(_Request):
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _omitted_when_none() -> Any:

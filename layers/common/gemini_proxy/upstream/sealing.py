@@ -15,11 +15,10 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = "v2."
 _NONCE_BYTES = 12
@@ -29,15 +28,21 @@ _SALT = b"gemini-proxy/token-seal"
 _INFO = b"gemini-proxy/token-seal/v2/aes-256-gcm"
 
 
-def _key(secret: str) -> bytes:
+def _cipher(secret: str) -> "AESGCM":
+    # Imported here: only OAuth accounts seal anything, and a key-only deployment should not
+    # pay for loading the library at every cold start.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=_INFO)
-    return hkdf.derive(secret.encode())
+    return AESGCM(hkdf.derive(secret.encode()))
 
 
 def seal(plaintext: str, secret: str, record: str) -> str:
     """`plaintext` sealed with a key from `secret`, openable only for the store `record`."""
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(_key(secret)).encrypt(nonce, plaintext.encode(), record.encode())
+    sealed = _cipher(secret).encrypt(nonce, plaintext.encode(), record.encode())
     return _VERSION + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
@@ -49,9 +54,11 @@ def unseal(sealed: str, secret: str, record: str) -> str | None:
     raw = _decoded(sealed, _VERSION)
     if raw is None or len(raw) < _NONCE_BYTES + _TAG_BYTES:
         return None
+    from cryptography.exceptions import InvalidTag
+
     nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
     try:
-        return AESGCM(_key(secret)).decrypt(nonce, body, record.encode()).decode()
+        return _cipher(secret).decrypt(nonce, body, record.encode()).decode()
     except (InvalidTag, UnicodeDecodeError):
         return None
 
