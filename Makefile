@@ -30,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) agents
+unit: $(STAMP) agents browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(SAM):
@@ -183,3 +183,15 @@ $(AGENTS_STAMP): Makefile
 		npm install --no-audit --no-fund --loglevel=error --prefix $(AGENTS_DIR) $(AGENT_PACKAGES) \
 		&& touch $@; \
 	else echo "npm not found: the Codex, Claude Code and Gemini CLI tests will be skipped"; fi
+
+# The browser the dashboard's end-to-end test drives (tests/support/browser.py): Debian's
+# chromium, driven by Playwright (the dev extra) through its executable path; Playwright
+# downloads no browser. Installed as root when missing; elsewhere its test is skipped and says
+# why (it fails under CI).
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	else echo "chromium not found (apt-get install chromium, as root): the dashboard's browser test will be skipped"; fi

@@ -7,9 +7,10 @@
   event's `ResponseTransferMode` takes RESPONSE_STREAM, and anything else, STREAM included,
   silently gives a buffered `/invocations` integration.
 - The built template keeps the proxy function's streaming Api events.
-- The built layer holds the package without what a request never imports, and a python3.13
-  unchecked-hash `.pyc` beside every module, its dependencies' included (/opt is read-only on
-  Lambda: a module without one is compiled again on every cold start).
+- The built layer holds the package without what a request never imports, with the
+  dashboard's static files, and a python3.13 unchecked-hash `.pyc` beside every module, its
+  dependencies' included (/opt is read-only on Lambda: a module without one is compiled again
+  on every cold start).
 """
 
 import logging
@@ -28,6 +29,7 @@ LEFT_OUT = ("cli", "fake_gemini")  # the Makefile's LAYER_EXCLUDE
 PYC_TAG = "cpython-313"
 AARCH64 = 183  # ELF e_machine of Lambda's arm64
 UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source not checked
+DASHBOARD_FILES = ("index.html", "dashboard.css", "dashboard.js")
 
 
 class _NoManagedPolicies:
@@ -79,6 +81,9 @@ def check_layer(layer: Path) -> list[str]:
     modules = sorted((layer / "python").rglob("*.py"))
     if not (package / "app" / "factory.py").exists():
         problems.append("the layer has no gemini_proxy/app/factory.py")
+    for name in DASHBOARD_FILES:  # not modules: a copy that kept only .py files would miss them
+        if not (package / "dashboard" / "static" / name).is_file():
+            problems.append(f"the layer has no gemini_proxy/dashboard/static/{name}")
     for module in modules:
         pyc = module.parent / "__pycache__" / f"{module.stem}.{PYC_TAG}.pyc"
         if not pyc.exists():

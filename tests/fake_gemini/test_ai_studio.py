@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 
 from gemini_proxy.credentials.fingerprint import fingerprint
+from gemini_proxy.fake_gemini.catalog import MODELS
 
 from .support import KEY, KEY_HEADERS, FakeServer, aio, prompt, user
 
@@ -319,7 +320,7 @@ async def test_models_paging_and_lookup(fake: FakeServer) -> None:
         async with s.get(f"{fake.url}/v1beta/models/nope", headers=KEY_HEADERS) as resp:
             missing_status = resp.status
     assert "models/gemini-3-pro-preview" in names and "models/gemini-embedding-001" in names
-    assert len(names) == len(set(names)) == 8
+    assert len(names) == len(set(names)) == len(MODELS)
     assert one["inputTokenLimit"] == 1048576 and one["thinking"] is True
     assert "generateContent" in one["supportedGenerationMethods"]
     assert missing_status == 404

@@ -17,6 +17,10 @@ DEFAULT_MODELS = [
     "gemini-2.5-flash-lite",
     "gemini-3-pro-preview",
     "gemini-3-flash-preview",
+    # Gemini CLI's current ids (its config/models.ts, August 2026).
+    "gemini-3.1-pro-preview",
+    "gemini-3.5-flash",
+    "gemini-3.1-flash-lite",
 ]
 
 DEFAULT_ALIASES = {
@@ -57,7 +61,8 @@ class UpstreamConfig(_Section):
     # The largest one streamed event may be (an image Gemini draws comes in one): the answer
     # is held in memory until its event ends.
     max_event_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
-    # Credentials tried for one request, and the time allowed for trying them.
+    # Attempts one request may make per credential it found usable (the bound grows with the
+    # pool; see pool/attempts.py), and the time after which no new attempt starts.
     max_attempts: int = Field(default=3, ge=1)
     failover_deadline_seconds: float = Field(default=60.0, gt=0)
 
@@ -179,6 +184,41 @@ class AnthropicConfig(_Section):
     model_map: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CLAUDE_MODELS))
 
 
+# Google's documented free daily request limits for an unpaid AI Studio key (gemini-cli's
+# quota docs, 2026-03): 250 a day on Flash models. Configured figures, not Google's live ones.
+DEFAULT_AI_STUDIO_DAILY_LIMITS = {"gemini-*flash*": 250}
+
+
+class UsageConfig(_Section):
+    """Requests, errors and tokens per credential and model, counted in memory per process and
+    written to the state store in batches (never a store call per request)."""
+
+    # At most one write per credential this often, only when something changed, and at shutdown.
+    flush_seconds: float = Field(default=5.0, gt=0)
+    # How long a day's usage records stay in the store.
+    retention_days: float = Field(default=3.0, gt=0)
+    # Known daily request limits of an AI Studio key, by model (exact name or a pattern where
+    # `*` matches anything; the first match wins). Shown against today's use; {} shows none.
+    ai_studio_daily_limits: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_AI_STUDIO_DAILY_LIMITS)
+    )
+    # How long an account's Code Assist quota (retrieveUserQuota) is reused before asking again.
+    quota_cache_seconds: float = Field(default=60.0, ge=0)
+
+
+class DashboardConfig(_Section):
+    """The operator dashboard at /dashboard and its JSON API."""
+
+    enabled: bool = True
+    # Keys that may sign in to the dashboard instead of the client keys (secrets: keep the
+    # config private). Empty: any client key signs in.
+    admin_keys: list[str] = Field(default_factory=list)
+    # How long a sign-in lasts.
+    session_hours: float = Field(default=12.0, gt=0)
+    # How often the page asks for fresh figures.
+    refresh_seconds: float = Field(default=5.0, ge=1)
+
+
 class Config(_Section):
     upstream: UpstreamConfig = UpstreamConfig()
     # AI Studio keys that join the primary pool (beside OAuth accounts) or the fallback pool.
@@ -199,6 +239,8 @@ class Config(_Section):
     reasoning: ReasoningConfig = ReasoningConfig()
     responses: ResponsesConfig = ResponsesConfig()
     anthropic: AnthropicConfig = AnthropicConfig()
+    usage: UsageConfig = UsageConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     # Listed by GET /v1/models beside what Gemini's own list says; other ids still pass through.
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     # Also list the models Gemini reports for the loaded AI Studio keys (cached).

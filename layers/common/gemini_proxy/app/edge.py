@@ -1,10 +1,11 @@
 """The edge: one middleware every request passes through, whatever its path or its fate.
 
 It gives the request an id and an `Outcome`, finds its dialect (for the shape of any error),
-authenticates the client, applies the per-client limits (after authentication, so a guessed key
-costs no limit state), adds the request id and the serving credential to the answer's headers,
-turns an unexpected exception into the dialect's 500, and writes one log line at the end. A
-handler behind it contains none of that.
+authenticates the client (`auth.Gate`; the dashboard's API also takes its session cookie),
+applies the per-client limits (after authentication, so a guessed key costs no limit state),
+adds the request id and the serving credential to the answer's headers, turns an unexpected
+exception into the dialect's 500, and writes one log line at the end. A handler behind it
+contains none of that.
 """
 
 import secrets
@@ -14,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gemini_proxy.app.auth import ClientKeys
+from gemini_proxy.app.auth import Gate
 from gemini_proxy.app.dialects import Dialects
 from gemini_proxy.app.limits import Limits
 from gemini_proxy.errors import ProxyError
@@ -35,14 +36,14 @@ class EdgeMiddleware:
         self,
         app: ASGIApp,
         dialects: Dialects,
-        keys: ClientKeys,
+        gate: Gate,
         limits: Limits,
         public: Callable[[str], bool],
         finish: Callable[[Outcome], None],
     ) -> None:
         self.app = app
         self.dialects = dialects
-        self.keys = keys
+        self.gate = gate
         self.limits = limits
         self.public = public
         self.finish = finish
@@ -75,7 +76,7 @@ class EdgeMiddleware:
 
         try:
             if not self.public(scope["path"]):
-                outcome.client = self.keys.check(scope)
+                outcome.client = self.gate.check(scope)
                 self.limits.take_request(outcome.client)
             await self.app(scope, receive, send_with_headers)
         except ProxyError as exc:

@@ -16,6 +16,7 @@ from gemini_proxy.app.errors import HANDLERS
 from gemini_proxy.app.services import Services
 from gemini_proxy.config import Config, ConfigError
 from gemini_proxy.credentials.models import Credential
+from gemini_proxy.dashboard import routes as dashboard
 from gemini_proxy.gemini import routes as gemini_dialect
 from gemini_proxy.generation.outcome import Outcome
 from gemini_proxy.logs import logger
@@ -45,6 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
         yield
         await services.close()
 
@@ -72,14 +74,14 @@ def create_app(
         Middleware(
             EdgeMiddleware,
             dialects=dialects,
-            keys=services.client_keys,
+            gate=services.gate,
             limits=services.limits,
             public=lambda path: path in routes.PUBLIC_PATHS,
             finish=lambda outcome: _finish(services, outcome),
         )
     )
     app = Starlette(
-        routes=[dialects.router([*routes.ROUTES, *admin.ROUTES])],
+        routes=[dialects.router([*routes.ROUTES, *admin.ROUTES, *dashboard.routes(config)])],
         middleware=middleware,
         exception_handlers=dict(HANDLERS),
         lifespan=lifespan,
@@ -90,9 +92,12 @@ def create_app(
 
 
 def _finish(services: Services, outcome: Outcome) -> None:
-    """The one log line of a request, and its metrics."""
+    """The one log line of a request, its metrics and its usage (counted in memory; written
+    in batches by a flush this may start, which the request does not wait for)."""
     total_ms = outcome.total_ms()
     logger.info("request", extra=outcome.log_fields(total_ms))
+    services.usage.record(outcome)
+    services.flusher.nudge()
     model = outcome.served_model
     # Label values come only from models the proxy knows: invented names must not become series.
     label = model if model is not None and services.catalog.knows(model) else "unknown"

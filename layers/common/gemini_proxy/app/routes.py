@@ -10,8 +10,20 @@ from gemini_proxy.app.openapi import openapi_document
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import services_of
 
-# Answered without a client key: load balancers, adapters and clients probe them.
-PUBLIC_PATHS = frozenset({"/", "/health", "/openapi.json"})
+# Answered without a client key: load balancers, adapters and clients probe them; and the
+# dashboard's page, which holds no data, with its sign-in (its JSON API needs a client).
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/health",
+        "/openapi.json",
+        "/dashboard",
+        "/dashboard/static/dashboard.css",
+        "/dashboard/static/dashboard.js",
+        "/dashboard/sign-in",
+        "/dashboard/sign-out",
+    }
+)
 
 
 async def root(request: Request) -> Response:

@@ -4,11 +4,12 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from gemini_proxy.app.auth import ClientKeys
+from gemini_proxy.app.auth import ClientKeys, Gate, Sessions
 from gemini_proxy.app.limits import Limits
 from gemini_proxy.config import Config
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.generation.service import Generation
+from gemini_proxy.logs import logger
 from gemini_proxy.media.fetch import MediaFetcher
 from gemini_proxy.pool.health import Rules
 from gemini_proxy.pool.models import ModelCatalog
@@ -24,6 +25,9 @@ from gemini_proxy.upstream.projects import ProjectResolver
 from gemini_proxy.upstream.router import AI_STUDIO_ONLY, UpstreamRouter
 from gemini_proxy.upstream.shared import SharedValues
 from gemini_proxy.upstream.wire import ModelInfo
+from gemini_proxy.usage.book import UsageBook
+from gemini_proxy.usage.flush import UsageFlusher
+from gemini_proxy.usage.quota import QuotaReader
 
 # Gemini lists models for tuning and other methods too; these are the ones we can serve.
 SERVED_METHODS = {"generateContent", "embedContent", "batchEmbedContents"}
@@ -42,6 +46,10 @@ class Services:
     catalog: ModelCatalog
     media: MediaFetcher
     store: StateStore
+    gate: Gate  # the edge's authentication: client keys, and the dashboard's sessions
+    usage: UsageBook
+    flusher: UsageFlusher
+    quota: QuotaReader
     # Google's metadata of the models in its last list, for the Gemini dialect's model list.
     model_details: dict[str, ModelInfo] = field(default_factory=dict)
 
@@ -101,10 +109,17 @@ class Services:
             config.model_list_ttl_seconds,
         )
         limits = Limits(config.limits.requests_per_minute, config.limits.max_concurrent_streams)
+        keys = ClientKeys(client_keys)
+        dashboard_keys = config.dashboard.admin_keys or client_keys
+        sessions = Sessions(dashboard_keys, config.dashboard.session_hours * 3600)
+        usage = UsageBook()
+        pool.on_failure = lambda credential, model, failure: usage.failed(
+            credential.fingerprint, model, failure
+        )
         return cls(
             config,
             credentials,
-            ClientKeys(client_keys),
+            keys,
             limits,
             http,
             upstream,
@@ -113,10 +128,23 @@ class Services:
             catalog,
             MediaFetcher(config.media),
             store,
+            Gate(keys, sessions),
+            usage,
+            UsageFlusher(
+                usage, store, config.usage.flush_seconds, config.usage.retention_days * 86400
+            ),
+            QuotaReader(upstream.code_assist.retrieve_user_quota, config.usage.quota_cache_seconds),
             details,
         )
 
+    async def start(self) -> None:
+        self.flusher.start()
+
     async def close(self) -> None:
+        try:
+            await self.flusher.stop()  # the last counts, before the store closes
+        except Exception:
+            logger.exception("could not write the last usage counts")
         await self.http.close()
         await self.media.close()
         await self.store.close()

@@ -6,6 +6,11 @@ credentials are the local ones (credentials folder, config, env), or the deploym
 `--secret-name`. The table is `CredentialPool.report()`, the same view as GET /admin/credentials,
 without this process's request counters (a CLI run serves no request). Entries in the store for
 credentials not loaded here are listed by fingerprint so nothing in the store goes unseen.
+
+Under each credential: today's usage summed over every instance's records in the store, and
+what is left of its quota, as the dashboard shows them: Google's figures for a Code Assist
+account (retrieveUserQuota, one call per account; `--no-quota` skips them), configured daily
+limits for an AI Studio key.
 """
 
 import argparse
@@ -22,13 +27,16 @@ from typing import Any
 from gemini_proxy.config import Config, ConfigError, load_config
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.credentials.sources import load_credentials
+from gemini_proxy.dashboard.view import state_json
 from gemini_proxy.logs import logger
-from gemini_proxy.pool.health import NAMESPACE
+from gemini_proxy.pool.health import ANY_MODEL, NAMESPACE, Status
 from gemini_proxy.pool.pool import CredentialPool, Ordering
 from gemini_proxy.runtime import DEFAULT_CREDS_DIR, oauth_credentials
 from gemini_proxy.state.base import StateStore
 from gemini_proxy.state.factory import create_store
 from gemini_proxy.state.memory import MemoryStore
+from gemini_proxy.usage.quota import QuotaReader, QuotaView
+from gemini_proxy.usage.read import read_day
 
 
 def add_parser(commands: Any) -> None:
@@ -37,6 +45,9 @@ def add_parser(commands: Any) -> None:
     )
     add_pool_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--no-quota", action="store_true", help="do not ask Google for the accounts' quota"
+    )
 
 
 def add_pool_arguments(parser: argparse.ArgumentParser) -> None:
@@ -165,25 +176,62 @@ def build_pool(config: Config, credentials: list[Credential], store: StateStore)
     )
 
 
-async def collect(config: Config, credentials: list[Credential]) -> dict[str, Any]:
+async def collect(
+    config: Config, credentials: list[Credential], quota: bool = False
+) -> dict[str, Any]:
+    """The pool's state and today's usage from the store; with `quota`, the accounts' quota
+    from Google too (never INVALID ones: Google would refuse them)."""
     store, note = open_store(config)
     try:
-        rows = await build_pool(config, credentials, store).report()
+        pool = build_pool(config, credentials, store)
+        rows = await pool.report()
         records = await store.query(NAMESPACE)
+        usage = await read_day(store)
+        asked = [
+            c
+            for c in credentials
+            if quota and c.kind == "oauth" and pool.entry(c, ANY_MODEL).status is not Status.INVALID
+        ]
+        quotas = await _quotas(config, store, asked) if asked else {}
     finally:
         await store.close()
     loaded = {c.fingerprint for c in credentials}
     others = sorted({r.key.partition("#")[0] for r in records} - loaded)
-    for row in rows:
-        # Per-process counters mean nothing for a one-off CLI run.
+    view = state_json(config, rows, usage, quotas, credentials, None, None)
+    for row, shown in zip(rows, view["credentials"], strict=True):
+        # Per-process counters mean nothing for a one-off CLI run; the store's usage does.
         for name in ("requests", "failures", "last_error"):
             row.pop(name, None)
+        row["usage"] = shown["usage"]
+        row["last_failure"] = shown["last_failure"]
+        row["quota"] = shown["quota"] if quota or row["kind"] != "oauth" else None
     return {
         "store": store_description(config),
         "note": note,
         "credentials": rows,
         "not_loaded_here": others,
+        "usage": {
+            "day": usage.day,
+            "instances": usage.instances,
+            "totals": view["totals"],
+            "models": view["models"],
+            "note": view["notes"]["ai_studio_limits"],
+        },
     }
+
+
+async def _quotas(
+    config: Config, store: StateStore, accounts: list[Credential]
+) -> dict[str, QuotaView]:
+    from gemini_proxy.app.services import code_assist_client
+    from gemini_proxy.upstream.http import HttpClient
+
+    http = HttpClient(config.upstream.connect_timeout_seconds, 30.0)
+    try:
+        client = code_assist_client(config, http, store)
+        return await QuotaReader(client.retrieve_user_quota, ttl=0).quotas(accounts)
+    finally:
+        await http.close()
 
 
 def skipped_files(folder: Path) -> list[str]:
@@ -211,6 +259,45 @@ def describe_state(state: dict[str, Any]) -> str:
     return text
 
 
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} m"
+    return f"{minutes // 60} h {minutes % 60:02d} m"
+
+
+def describe_usage(usage: dict[str, Any]) -> str:
+    return (
+        f"today: {usage['requests']:,} requests, {usage['errors']:,} failed attempts, "
+        f"{usage['input_tokens']:,} tokens in, {usage['output_tokens']:,} out"
+    )
+
+
+def describe_quota(quota: dict[str, Any] | None) -> str | None:
+    if quota is None:
+        return None
+    if quota["source"] == "configured":
+        parts = [
+            f"{m['model']} {m['remaining']:,} of {m['limit']:,} left"
+            for m in quota["models"]
+            if m["limit"] is not None
+        ]
+        return "quota (configured limits): " + ("; ".join(parts) or "none configured")
+    if quota.get("error"):
+        return f"quota: {quota['error']}"
+    parts = []
+    for bucket in quota["buckets"]:
+        text = str(bucket["model"] or bucket["token_type"] or "quota")
+        if bucket["remaining_fraction"] is not None:
+            text += f" {bucket['remaining_fraction']:.0%} left"
+        if bucket["remaining"] is not None and bucket["limit"] is not None:
+            text += f" ({bucket['remaining']:,} of {bucket['limit']:,})"
+        if bucket["reset_in_seconds"] is not None:
+            text += f", resets in {_duration(bucket['reset_in_seconds'])}"
+        parts.append(text)
+    return "quota (Google): " + ("; ".join(parts) or "no buckets")
+
+
 def render_table(report: dict[str, Any]) -> str:
     rows = report["credentials"]
     lines = [f"state store: {report['store']}"]
@@ -229,10 +316,24 @@ def render_table(report: dict[str, Any]) -> str:
             return "  ".join([*padded, state]).rstrip()
 
         lines.append(line(cells[0], "STATE"))
+        indent = " " * (widths[0] + 4)
         for row, first in zip(rows, cells[1:], strict=True):
             lines.append(line(first, describe_state(row["state"])))
             for model, state in sorted(row["models"].items()):
-                lines.append(f"{'':{widths[0]}}    {model}: {describe_state(state)}")
+                lines.append(f"{indent}{model}: {describe_state(state)}")
+            if "usage" in row:
+                lines.append(f"{indent}{describe_usage(row['usage'])}")
+            quota = describe_quota(row.get("quota"))
+            if quota:
+                lines.append(f"{indent}{quota}")
+    usage = report.get("usage")
+    if usage:
+        totals = usage["totals"]
+        lines.append(
+            f"usage on {usage['day']} (US Pacific day), {usage['instances']} instance(s): "
+            f"{totals['requests']:,} requests, {totals['errors']:,} failed attempts"
+        )
+        lines.append(f"note: {usage['note']}")
     for skipped in report.get("skipped_files", []):
         lines.append(f"skipped {skipped}")
     if report["not_loaded_here"]:
@@ -244,7 +345,9 @@ def run(args: argparse.Namespace) -> int:
     with quiet_logs(), aws_region(args.region):
         try:
             source = load_source(args)
-            report = asyncio.run(collect(source.config, source.credentials))
+            report = asyncio.run(
+                collect(source.config, source.credentials, not getattr(args, "no_quota", False))
+            )
             if not args.secret_name:
                 report["skipped_files"] = skipped_files(Path(args.creds_dir))
         except SourceError as exc:

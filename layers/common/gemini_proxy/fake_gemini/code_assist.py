@@ -7,14 +7,17 @@ a long-running operation polled with `GET /v1internal/{operation name}` until do
 """
 
 import secrets
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from . import errors
-from .catalog import bare_model_id, find_model
+from .catalog import MODELS, bare_model_id, find_model
 from .exchange import Exchange
 from .faults import FaultContext
 from .fields import get
@@ -28,7 +31,12 @@ _KINDS = {
     "countTokens": "count_tokens",
     "loadCodeAssist": "load_code_assist",
     "onboardUser": "onboard_user",
+    "retrieveUserQuota": "retrieve_user_quota",
 }
+# Requests a day per tier, as gemini-cli's quota docs list them (2026-03).
+DAILY_REQUESTS = {"free-tier": 1000, "standard-tier": 1500, "legacy-tier": 1500}
+_QUOTA_FIELDS = frozenset({"project", "userAgent"})
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 TIERS: dict[str, dict[str, Any]] = {
     "free-tier": {
@@ -113,6 +121,8 @@ class CodeAssist:
                 return self._load(ex, account, body)
             if kind == "onboard_user":
                 return self._onboard(ex, account, body)
+            if kind == "retrieve_user_quota":
+                return self._quota(ex, account, body)
             raise errors.entity_not_found()
         except errors.GoogleError as failure:
             return ex.error(failure)
@@ -141,6 +151,7 @@ class CodeAssist:
             raise errors.entity_not_found()
         inner = get(body, "request") or {}
         plan = check_meaning(inner, model, "code_assist", self.state.known_signature)
+        account.used[model.id] += 1
         trace = secrets.token_hex(8)
 
         def wrap(response: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +240,23 @@ class CodeAssist:
             payload["ineligibleTiers"] = account.ineligible
         return ex.json(payload)
 
+    def _quota(self, ex: Exchange, account: Account, body: dict[str, Any]) -> Response:
+        """retrieveUserQuota: what is left of the account's quota, per model."""
+        early = self._control_fault(ex, account)
+        if early is not None:
+            return early
+        unknown = sorted(set(body) - _QUOTA_FIELDS)
+        if unknown:
+            raise errors.invalid_argument(
+                f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.'
+            )
+        project = get(body, "project")
+        if not project or project != account.project:
+            raise errors.iam_denied(project if isinstance(project, str) else None)
+        if account.quota is not None:
+            return ex.json({"buckets": account.quota})
+        return ex.json({"buckets": derived_buckets(account)})
+
     def _onboard(self, ex: Exchange, account: Account, body: dict[str, Any]) -> Response:
         early = self._control_fault(ex, account)
         if early is not None:
@@ -300,3 +328,27 @@ class CodeAssist:
             return ex.json(self._poll(account, operation))
         except errors.GoogleError as failure:
             return ex.error(failure)
+
+
+def derived_buckets(account: Account) -> list[dict[str, Any]]:
+    """A bucket per Code Assist model: the tier's daily requests less those answered, reset at
+    the next midnight US Pacific."""
+    limit = DAILY_REQUESTS.get(account.tier or "", DAILY_REQUESTS["free-tier"])
+    now = datetime.fromtimestamp(time.time(), PACIFIC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), PACIFIC)
+    reset = midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    buckets = []
+    for model in MODELS.values():
+        if not model.code_assist:
+            continue
+        remaining = max(0, limit - account.used[model.id])
+        buckets.append(
+            {
+                "remainingAmount": str(remaining),
+                "remainingFraction": remaining / limit,
+                "resetTime": reset,
+                "tokenType": "REQUESTS",
+                "modelId": model.id,
+            }
+        )
+    return buckets

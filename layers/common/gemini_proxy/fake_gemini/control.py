@@ -15,7 +15,8 @@ POST /_control/faults -> the rule, with its "id":
      "api": "ai_studio" | "code_assist" | "oauth" | null,
      "kinds": ["stream", ...] | null}
     `kinds` defaults to generate, stream, count_tokens, embed, batch_embed; name the others
-    (token, load_code_assist, onboard_user, get_operation, models, get_model) to fault them.
+    (token, load_code_assist, onboard_user, get_operation, retrieve_user_quota, models,
+    get_model) to fault them.
 GET /_control/faults -> {"faults": [rule, ...]} with times_left and applied.
 DELETE /_control/faults -> {"ok": true}; DELETE /_control/faults/{id} removes one rule.
 POST /_control/accounts -> the account; an upsert where only the fields given change:
@@ -25,13 +26,17 @@ POST /_control/accounts -> the account; an upsert where only the fields given ch
      "ineligible": null | "VALIDATION_REQUIRED" | {IneligibleTier} | [{IneligibleTier}, ...],
      "revoked": true | false,
      "unsupported_client": true | false,
-     "access_token": raw, "expires_in": seconds}
+     "access_token": raw, "expires_in": seconds,
+     "quota": null | [{"modelId", "tokenType", "remainingAmount", "remainingFraction",
+                       "resetTime"}, ...]}
     `unsupported_client: true` answers as Google has since 2026-06-18 for free Code Assist for
     individuals, Google AI Pro and Ultra accounts: loadCodeAssist lists the free tier as
     ineligible with reasonCode UNSUPPORTED_CLIENT (and no current tier), onboarding and
     generation are refused with Gemini CLI's "This client is no longer supported" message.
     An IneligibleTier is Code Assist's wire object (reasonCode, reasonMessage, tierId,
     validationUrl, ...); a bare reasonCode string or missing fields get realistic defaults.
+    `quota` sets what retrieveUserQuota answers (its buckets, as given); null goes back to
+    buckets derived from the tier's daily requests less the generation requests answered.
 GET /_control/accounts -> {"accounts": [account, ...]} (access tokens as fingerprints).
 GET /_control/requests[?since=seq&api=...&kind=...] -> {"requests": [entry, ...]}, arrival order.
 DELETE /_control/requests -> {"ok": true}: clears the log only.
@@ -75,6 +80,7 @@ _ACCOUNT_FIELDS = frozenset(
         "unsupported_client",
         "access_token",
         "expires_in",
+        "quota",
     }
 )
 
@@ -110,6 +116,14 @@ def _ineligible_tier(item: Any) -> dict[str, Any]:
         tier.setdefault("validationLearnMoreUrl", "https://support.google.com/accounts?p=al_alert")
         tier.setdefault("validationLearnMoreLinkText", "Learn more")
     return tier
+
+
+def _quota_buckets(raw: Any) -> list[dict[str, Any]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ValueError("quota must be null or a list of bucket objects")
+    return [dict(item) for item in raw]
 
 
 class Control:
@@ -204,6 +218,8 @@ class Control:
             account.ineligible = [_ineligible_tier(item) for item in items]
         if spec.get("tier", "unset") is None or "ineligible" in spec:
             account.operation = None
+        if "quota" in spec:
+            account.quota = _quota_buckets(spec["quota"])
         if "unsupported_client" in spec:
             account.unsupported_client = bool(spec["unsupported_client"])
         if "revoked" in spec:

@@ -81,6 +81,10 @@ class Account:
     """Google no longer serves this account type through Code Assist (since 2026-06-18: free
     Code Assist for individuals, Google AI Pro and Ultra): loadCodeAssist lists the free tier as
     UNSUPPORTED_CLIENT, onboarding and generation are refused, whatever tier it had."""
+    quota: list[dict[str, Any]] | None = None
+    """retrieveUserQuota's buckets as a test set them; None: derived from the tier and `used`."""
+    used: Counter[str] = field(default_factory=Counter)
+    """Generation requests answered per model, which the derived quota buckets count down."""
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -90,6 +94,8 @@ class Account:
             "ineligible": self.ineligible,
             "revoked": self.revoked,
             "unsupported_client": self.unsupported_client,
+            "quota": self.quota,
+            "used": dict(self.used),
             "onboarding": None
             if self.operation is None
             else {

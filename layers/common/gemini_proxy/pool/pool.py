@@ -89,6 +89,8 @@ class CredentialPool:
         self._cursors: dict[str, int] = {}
         self._random_start = random.randrange(1 << 30)  # noqa: S311 (not security)
         self.counters = Counters()
+        # Told of every failed attempt (the usage book counts them); must not block or raise.
+        self.on_failure: Callable[[Credential, str, Failure], None] | None = None
         # A credential this process has not yet seen answer carries one request at a time:
         # a dead key loaded at start then costs one failed request, not one per client.
         self._proven: set[str] = set()
@@ -305,6 +307,8 @@ class CredentialPool:
     async def record_failure(self, credential: Credential, model: str, failure: Failure) -> None:
         self.counters.failures[credential.fingerprint] += 1
         self.counters.last_failure[credential.fingerprint] = failure.kind.value
+        if self.on_failure is not None:
+            self.on_failure(credential, model, failure)
         if failure.kind is FailureKind.UNAVAILABLE:
             self._google_trouble(credential, model, failure)
         where = health.scope(failure)

@@ -64,17 +64,43 @@ async def recheck(pool: CredentialPool, probe: Probe, deadline: float) -> Rechec
             report.claimed_elsewhere.append(fingerprint)
             continue
         failure = await _probe(probe, credential)
-        if failure is None or failure.kind in _WORKS_BUT_LIMITED:
-            # A rate limit proves the credential itself is fine again.
-            await pool.record_success(credential, PROBE_MODEL)
-            if failure is not None:
-                await pool.record_failure(credential, PROBE_MODEL, failure)
+        if await _record(pool, credential, failure) or failure is None:
             report.restored.append(fingerprint)
         else:
-            await pool.record_failure(credential, PROBE_MODEL, failure)
             report.still_invalid[fingerprint] = f"{failure.kind.value}: {failure.message}"
     logger.info("recheck finished", extra=report.as_dict())
     return report
+
+
+async def recheck_one(pool: CredentialPool, probe: Probe, credential: Credential) -> str | None:
+    """Probe one credential now, whatever its state or recheck time (an operator asked from
+    the dashboard), and record what the probe found as the scheduled recheck does.
+
+    None when it works (an INVALID one is restored), otherwise what is wrong with it. A probe
+    costs no quota, so a second one racing the scheduled recheck does no harm.
+    """
+    await pool.refresh()
+    failure = await _probe(probe, credential)
+    works = await _record(pool, credential, failure)
+    logger.info(
+        "recheck of one credential",
+        extra={"credential": credential.fingerprint, "works": works},
+    )
+    if works or failure is None:
+        return None
+    return f"{failure.kind.value}: {failure.message}"
+
+
+async def _record(pool: CredentialPool, credential: Credential, failure: Failure | None) -> bool:
+    """Record a probe's result; True when it shows the credential works."""
+    if failure is None or failure.kind in _WORKS_BUT_LIMITED:
+        # A rate limit proves the credential itself is fine again.
+        await pool.record_success(credential, PROBE_MODEL)
+        if failure is not None:
+            await pool.record_failure(credential, PROBE_MODEL, failure)
+        return True
+    await pool.record_failure(credential, PROBE_MODEL, failure)
+    return False
 
 
 async def _probe(probe: Probe, credential: Credential) -> Failure | None:

@@ -9,8 +9,8 @@ A 401 means the access token is no good although it looked fresh: refresh once a
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import replace
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from pydantic_core import from_json, to_json
 
@@ -29,6 +29,26 @@ from gemini_proxy.upstream.projects import ProjectResolver, unsupported_client
 T = TypeVar("T")
 # What an answer without `response` (metadata only) stands for: an empty event.
 EMPTY_ANSWER = b"{}"
+# Strings from Google shown to people are cut to this length.
+MAX_TEXT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaBucket:
+    """One of retrieveUserQuota's buckets: what is left of an account's quota for a model."""
+
+    model: str | None
+    token_type: str | None
+    remaining_fraction: float | None
+    remaining_amount: int | None
+    reset_time: str | None  # RFC 3339, as Google sends it
+
+    @property
+    def limit(self) -> int | None:
+        """The whole quota, as Gemini CLI derives it: remaining amount / remaining fraction."""
+        if self.remaining_amount is None or not self.remaining_fraction:
+            return None
+        return round(self.remaining_amount / self.remaining_fraction)
 
 
 class CodeAssistClient:
@@ -82,14 +102,28 @@ class CodeAssistClient:
         return await self._authorized(credential, call)
 
     async def probe(self, credential: Credential) -> None:
-        """The recheck's test of an account: a token and a project, discovered anew. Costs
-        no quota; raises UpstreamError as a request would (invalid_grant, not provisioned)."""
+        """The recheck's test of an account: a token and a project, discovered anew (a refusal
+        remembered for the other instances is forgotten: a person may just have fixed it).
+        Costs no quota; raises UpstreamError as a request would (invalid_grant, not
+        provisioned)."""
+        await self._tokens.forget(credential)
         await self._projects.forget(credential)
 
         async def nothing(token: str, project: str) -> None:
             return None
 
         await self._authorized(credential, nothing)
+
+    async def retrieve_user_quota(self, credential: Credential) -> list[QuotaBucket]:
+        """The account's remaining quota per model (Gemini CLI's `/stats` asks the same)."""
+
+        async def call(token: str, project: str) -> list[QuotaBucket]:
+            answer = await self._http.post(
+                f"{self._base}:retrieveUserQuota", _headers(token), to_json({"project": project})
+            )
+            return quota_buckets(answer)
+
+        return await self._authorized(credential, call)
 
     async def _authorized(
         self, credential: Credential, call: Callable[[str, str], Awaitable[T]]
@@ -160,3 +194,37 @@ def unwrap(payload: bytes) -> bytes:
     if not isinstance(inner, dict):
         raise UpstreamError(bad_answer("Gemini sent an answer that could not be read"))
     return to_json(inner)
+
+
+def quota_buckets(payload: bytes) -> list[QuotaBucket]:
+    """retrieveUserQuota's buckets; fields of the wrong type are left out, not trusted."""
+    try:
+        answer = from_json(checked(payload))
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise UpstreamError(bad_answer("Code Assist sent a quota that could not be read"))
+    buckets = answer.get("buckets") or []
+    if not isinstance(buckets, list):
+        raise UpstreamError(bad_answer("Code Assist sent a quota that could not be read"))
+    return [_bucket(item) for item in buckets if isinstance(item, dict)]
+
+
+def _bucket(item: dict[str, Any]) -> QuotaBucket:
+    fraction = item.get("remainingFraction")
+    amount = item.get("remainingAmount")  # an int64, which JSON carries as a string
+    return QuotaBucket(
+        model=_text(item.get("modelId")),
+        token_type=_text(item.get("tokenType")),
+        remaining_fraction=float(fraction)
+        if isinstance(fraction, int | float) and not isinstance(fraction, bool)
+        else None,
+        remaining_amount=int(amount)
+        if isinstance(amount, int | str) and str(amount).isdigit()
+        else None,
+        reset_time=_text(item.get("resetTime")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value[:MAX_TEXT] if isinstance(value, str) and value else None

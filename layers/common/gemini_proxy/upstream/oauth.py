@@ -94,6 +94,11 @@ class TokenManager:
             self._tokens[fingerprint] = found
             return found.value
 
+    async def forget(self, credential: Credential) -> None:
+        """Drop the account's token and any remembered refusal (a recheck asks Google anew)."""
+        self._tokens.pop(credential.fingerprint, None)
+        await self._shared.forget(NAMESPACE, credential.fingerprint)
+
     def _fresh(self, token: _Token | None, stale: str | None) -> str | None:
         if token is None or token.refresh_at <= self._clock() or token.value == stale:
             return None

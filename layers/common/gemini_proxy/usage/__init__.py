@@ -1,0 +1,1 @@
+"""Usage accounting: requests, errors and tokens per credential and model, and quota views."""
