@@ -89,6 +89,11 @@ def test_the_page_is_public_holds_no_data_and_runs_no_inline_script(pool: Pool) 
     assert call("GET", f"{pool.url}/dashboard/static/../../config.py").status in (401, 404)
 
 
+def test_a_trailing_slash_leads_to_the_page(pool: Pool) -> None:
+    reply = send("GET", f"{pool.url}/dashboard/")
+    assert reply.status == 307 and reply.headers["location"].endswith("/dashboard")
+
+
 def test_the_json_needs_a_sign_in_and_a_get_never_signs_in(pool: Pool) -> None:
     refused = call("GET", f"{pool.url}{STATE}")
     assert refused.status == 401 and refused.json()["error"]["code"] == "invalid_api_key"

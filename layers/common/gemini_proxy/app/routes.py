@@ -18,6 +18,7 @@ PUBLIC_PATHS = frozenset(
         "/health",
         "/openapi.json",
         "/dashboard",
+        "/dashboard/",  # redirected to /dashboard
         "/dashboard/static/dashboard.css",
         "/dashboard/static/dashboard.js",
         "/dashboard/sign-in",

@@ -116,9 +116,10 @@ def _announce(
     else:
         folder = Path(args.creds_dir).resolve()
         say(
-            f"No credentials found. Put Gemini CLI accounts (oauth_creds.json files) in "
-            f"'{folder}', or AI Studio API keys, one a line, in "
-            f"'{folder / 'ai_studio_keys.txt'}', and restart; or try `gemini-proxy serve --demo`."
+            f"No credentials found. Put AI Studio API keys (https://aistudio.google.com/apikey), "
+            f"one a line, in '{folder / 'ai_studio_keys.txt'}' (or Gemini CLI accounts with a "
+            f"Code Assist Standard or Enterprise licence, oauth_creds.json files, in '{folder}') "
+            "and restart; or try `gemini-proxy serve --demo`."
         )
     if fake_port is None:
         hint = gemini_cli_hint(credentials)
