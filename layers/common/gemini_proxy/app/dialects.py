@@ -46,7 +46,7 @@ class Dialects:
 
 
 class DialectRouter(BaseRoute):
-    """Routes a request among its own dialect's routes only (the edge chose the dialect), after
+    """Routes a request among its own dialect's routes only (the edge chose the dialect), then
     the routes every dialect shares: a chat request is matched against a handful of paths, not
     against every dialect's. No route: Starlette's 404 or 405, shaped by the dialect.
 
@@ -56,7 +56,8 @@ class DialectRouter(BaseRoute):
     def __init__(self, dialects: Dialects, common: Sequence[BaseRoute]) -> None:
         self._dialects = dialects
         self._routers = {
-            dialect.name: Router(routes=[*common, *dialect.routes])
+            # The dialect's first: its paths carry the traffic (none overlaps a common one).
+            dialect.name: Router(routes=[*dialect.routes, *common])
             for dialect in (*dialects._ordered, dialects.default)
         }
 

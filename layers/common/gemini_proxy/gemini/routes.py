@@ -15,8 +15,7 @@ from typing import Any
 from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.routing import Route
 
 from gemini_proxy.app.body import read_body
 from gemini_proxy.app.dialects import Dialect
@@ -126,19 +125,14 @@ async def get_model(request: Request) -> Response:
 
 
 class GeminiRoute(Route):
-    """A route that matches only requests the dialect claims: `GET /v1/models` from an OpenAI
-    client falls through to OpenAI's route of the same path."""
+    """`{target:path}` must take anything, a decoded CR/LF too, so that the model check answers
+    a hostile name with a 400 (Starlette's `.*` stops at a newline). Which requests reach these
+    routes at all is `paths.claims`' call (the edge routes by dialect): `GET /v1/models` from an
+    OpenAI client goes to OpenAI's route of the same path."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], methods: list[str]) -> None:
         super().__init__(path, endpoint, methods=methods)
-        # `{target:path}` must take anything, a decoded CR/LF too, so that the model check
-        # answers a hostile name with a 400 (Starlette's `.*` stops at a newline).
         self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and not paths.claims(scope):
-            return Match.NONE, {}
-        return super().matches(scope)
 
 
 def _routes() -> list[Route]:

@@ -142,6 +142,8 @@ class MediaFetcher:
 
         Up to `max_concurrent_fetches` at a time; the first refusal cancels the others.
         """
+        if not wanted:
+            return {}  # most requests: no task group, no semaphore
         params: dict[str, str] = {}
         for url, param in wanted:
             params.setdefault(url, param)  # a repeated URL answers to where it first appeared
