@@ -16,6 +16,8 @@ from starlette.types import Receive, Scope, Send
 from gemini_proxy.errors import ProxyError
 
 ErrorRenderer = Callable[[ProxyError], Response]
+# Where the edge leaves the name of the dialect it chose, for the router to use.
+SCOPE_KEY = "gemini_proxy.dialect"
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ class DialectRouter(BaseRoute):
         return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        dialect = self._dialects.for_scope(scope)
-        await self._routers[dialect.name](scope, receive, send)
+        name = scope.get(SCOPE_KEY) or self._dialects.for_scope(scope).name
+        await self._routers[name](scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: object) -> URLPath:
         raise NoMatchFound(name, path_params)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemini_proxy.app.auth import Gate
-from gemini_proxy.app.dialects import Dialects
+from gemini_proxy.app.dialects import SCOPE_KEY, Dialects
 from gemini_proxy.app.limits import Limits
 from gemini_proxy.errors import ProxyError
 from gemini_proxy.generation.outcome import Outcome
@@ -60,6 +60,7 @@ class EdgeMiddleware:
             dialect=dialect.name,
         )
         scope.setdefault("state", {})[STATE_KEY] = outcome
+        scope[SCOPE_KEY] = dialect.name
         started = False
 
         async def send_with_headers(message: Message) -> None:

@@ -66,18 +66,23 @@ class Outcome:
             "status": self.status,
             "total_ms": round(total_ms, 2),
         }
-        optional = {
-            "client": self.client,
-            # As the client sent it (a misconfigured client shows here), but never a whole body.
-            "model": self.model[:MAX_LOGGED_MODEL] if self.model is not None else None,
-            "served_model": self.served_model if self.served_model != self.model else None,
-            "stream": self.stream or None,
-            "credential": self.credential,
-            "attempts": self.attempts or None,
-            "upstream_ms": None if self.upstream_ms is None else round(self.upstream_ms, 2),
-            "error": self.error,
-        }
-        fields.update((key, value) for key, value in optional.items() if value is not None)
+        # Only what is known: a line per request, so no empty fields.
+        if self.client is not None:
+            fields["client"] = self.client
+        if self.model is not None:
+            # As the client sent it (a misconfigured client shows here), never a whole body.
+            fields["model"] = self.model[:MAX_LOGGED_MODEL]
+        if self.served_model is not None and self.served_model != self.model:
+            fields["served_model"] = self.served_model
+        if self.stream:
+            fields["stream"] = True
+        if self.credential is not None:
+            fields["credential"] = self.credential
+            fields["attempts"] = self.attempts
+        if self.upstream_ms is not None:
+            fields["upstream_ms"] = round(self.upstream_ms, 2)
+        if self.error is not None:
+            fields["error"] = self.error
         if self.tokens is not None:
             fields["input_tokens"] = self.tokens.input
             fields["output_tokens"] = self.tokens.output
