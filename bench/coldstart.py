@@ -262,6 +262,9 @@ async def layer_cold_starts(
         return {"error": f"layers not built: {error}"}
     url = upstream.url if upstream else "http://127.0.0.1:9"
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in layers}
+    floor_env = _layer_env(url, out, layers["after"])
+    floor_script, floor_modules = _dependencies_script(python, floor_env, out, layers["after"])
+    runs[FLOOR] = []
     loads = [os.getloadavg()[0]]
     for rep in range(reps):
         order = list(layers) if rep % 2 == 0 else list(reversed(layers))
@@ -272,6 +275,9 @@ async def layer_cold_starts(
             run = {"import_ms": import_ms, "ready_ms": ready_ms, "ready_cpu_ms": ready_cpu_ms}
             run.update(await _layer_spawn(python, env, upstream, core, out))
             runs[name].append(run)
+        _, text = _run([python, "-s", "-c", floor_script], floor_env, out, core)
+        import_ms, import_cpu_ms = (float(v) for v in text.split()[-2:])
+        runs[FLOOR].append({"import_ms": import_ms, "ready_cpu_ms": import_cpu_ms})
     loads.append(os.getloadavg()[0])
     keys = ("import_ms", "ready_ms", "ready_cpu_ms", "health_ms", "health_cpu_ms", "first_chat_ms")
     summary: dict[str, Any] = {}
@@ -279,16 +285,42 @@ async def layer_cold_starts(
         good = [r for r in layer_runs if "error" not in r]
         summary[name] = {key: _spread([r[key] for r in good if key in r]) for key in keys} | {
             "errors": len(layer_runs) - len(good),
-            "size_mb": _size_mb(layers[name]),
+            "size_mb": _size_mb(layers[name]) if name in layers else None,
         }
     return {
         "python": version,
         "machine": platform.machine(),
         "reps": reps,
         "load_1min": [round(v, 2) for v in loads],
+        "floor_modules": floor_modules,
         "layers": summary,
         "runs": runs,
     }
+
+
+# The floor under "import + app ready": the third-party modules the Lambda entry imports, from
+# the after layer, imported alone in the order the entry imports them; no gemini_proxy module.
+FLOOR = "dependencies"
+_LIST_DEPENDENCIES = (
+    "import sys; " + LAMBDA_IMPORTS + "; root = sys.argv[1]; "
+    "print(' '.join(n for n, m in list(sys.modules.items()) "
+    "if (getattr(m, '__file__', None) or '').startswith(root) "
+    "and n.split('.')[0] != 'gemini_proxy'))"
+)
+
+
+def _dependencies_script(
+    python: str, env: dict[str, str], out: Path, layer: Path
+) -> tuple[str, int]:
+    """The script that imports the floor, and how many modules it imports."""
+    _, text = _run([python, "-s", "-c", _LIST_DEPENDENCIES, str(layer)], env, out, None)
+    modules = text.split()
+    script = (
+        "import importlib, time; t0 = time.perf_counter(); "
+        f"[importlib.import_module(n) for n in {modules!r}]; "
+        "print(round((time.perf_counter() - t0) * 1000, 2), round(time.process_time() * 1000, 2))"
+    )
+    return script, len(modules)
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -335,10 +367,29 @@ def layers_table(result: dict[str, Any]) -> str:
             f"| {a['median'] / b['median']:.2f} |"
         )
     lines.append(f"| layer size, MB unpacked | {before['size_mb']} | {after['size_mb']} | |")
+    lines.append(_floor_line(result))
     return "\n".join(lines) + (
         f"\n\nPython {result['python']} ({result['machine']}), {result['reps']} interleaved starts "
         f"of each; load average (1 min) {result['load_1min'][0]} before, "
         f"{result['load_1min'][1]} after."
+    )
+
+
+def _floor_line(result: dict[str, Any]) -> str:
+    """What the dependencies cost alone, under the after layer's import + app ready."""
+    floor = result["layers"].get(FLOOR, {}).get("import_ms")
+    ready = result["layers"]["after"].get("ready_ms")
+    cpu = result["layers"].get(FLOOR, {}).get("ready_cpu_ms")
+    if not floor or not ready or not cpu:
+        return ""
+    own = ready["median"] - floor["median"]
+    return (
+        f"\nThe floor: the {result['floor_modules']} third-party modules the entry imports "
+        "(uvicorn, starlette, pydantic, aiohttp, Powertools, PyYAML and their own imports), "
+        "from the after layer, imported alone in the same run: "
+        f"**{floor['median']:,.0f} ms** ({floor['q1']:,.0f}-{floor['q3']:,.0f}), "
+        f"CPU {cpu['median']:,.0f} ms. The proxy's own modules and app set-up add "
+        f"{own:,.0f} ms on top ({own / ready['median']:.0%} of import + app ready).\n"
     )
 
 
