@@ -15,7 +15,7 @@ from openai import OpenAI
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.generation import signatures
 from gemini_proxy.responses import carrier
-from gemini_proxy.responses.routes import DIALECT
+from gemini_proxy.responses.dialect import DIALECT
 from tests.e2e.conftest import KEYS, ProxyFactory
 from tests.responses.sdk import create, events, final, last_body, output_text, types
 from tests.support.fake import FakeGemini

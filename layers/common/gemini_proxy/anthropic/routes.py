@@ -2,9 +2,7 @@
 
 Each handler parses, translates with the pure functions beside it, and hands the Gemini request
 to the generation service; the edge has already authenticated (`x-api-key` or a Bearer token),
-limited and will log. The dialect claims `/v1/messages...` (so a 401 or 404 there is in
-Anthropic's shape, which Claude Code reads) and `GET /v1/models...` from Anthropic clients,
-which always send `anthropic-version`.
+limited and will log. What the dialect claims is in `dialect.py`.
 """
 
 from dataclasses import replace
@@ -15,14 +13,13 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from gemini_proxy.anthropic.errors import render_error
+from gemini_proxy.anthropic.dialect import MESSAGES, MODELS, claims
 from gemini_proxy.anthropic.models import MessagesRequest, TokenCount
 from gemini_proxy.anthropic.names import ModelMap
 from gemini_proxy.anthropic.stream import MessageFrames
 from gemini_proxy.anthropic.translate_request import for_counting, media_urls, to_gemini
 from gemini_proxy.anthropic.translate_response import AnswerOptions, message_id, to_message
 from gemini_proxy.app.body import parse_body, read_body
-from gemini_proxy.app.dialects import Dialect
 from gemini_proxy.app.edge import outcome_of
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import Services, services_of
@@ -32,8 +29,6 @@ from gemini_proxy.generation.service import Call, note_schema_changes
 from gemini_proxy.generation.signatures import Signer
 from gemini_proxy.upstream.wire import GenerateContentResponse
 
-MESSAGES = "/v1/messages"
-MODELS = "/v1/models"
 # Gemini's list has no creation dates; a fixed stamp keeps the answer stable across restarts.
 MODEL_CREATED = "2025-01-01T00:00:00Z"
 
@@ -142,19 +137,6 @@ async def get_model(request: Request) -> Response:
     raise NotFound(f"model: {wanted[:128]}", param="model", code="model_not_found")
 
 
-def claims(scope: Scope) -> bool:
-    path: str = scope["path"]
-    if path == MESSAGES or path.startswith(MESSAGES + "/"):
-        return True
-    if path == MODELS or path.startswith(MODELS + "/"):
-        return scope["method"] in ("GET", "HEAD") and _speaks_anthropic(scope)
-    return False
-
-
-def _speaks_anthropic(scope: Scope) -> bool:
-    return any(name == b"anthropic-version" for name, _ in scope["headers"])
-
-
 class AnthropicRoute(Route):
     """Matches only what the dialect claims: `GET /v1/models` from an OpenAI client falls
     through to OpenAI's route of the same path."""
@@ -165,14 +147,9 @@ class AnthropicRoute(Route):
         return super().matches(scope)
 
 
-DIALECT = Dialect(
-    name="anthropic",
-    routes=[
-        Route(MESSAGES, messages, methods=["POST"]),
-        Route(MESSAGES + "/count_tokens", count_tokens, methods=["POST"]),
-        AnthropicRoute(MODELS, list_models, methods=["GET"]),
-        AnthropicRoute(MODELS + "/{model:path}", get_model, methods=["GET"]),
-    ],
-    render_error=render_error,
-    claims=claims,
-)
+ROUTES = [
+    Route(MESSAGES, messages, methods=["POST"]),
+    Route(MESSAGES + "/count_tokens", count_tokens, methods=["POST"]),
+    AnthropicRoute(MODELS, list_models, methods=["GET"]),
+    AnthropicRoute(MODELS + "/{model:path}", get_model, methods=["GET"]),
+]

@@ -3,6 +3,10 @@
 A dialect brings its routes and its error shape. The edge needs the shape before routing (a 401,
 a 404 for a path nobody serves), so each dialect also says which requests are its own by path
 and headers; the OpenAI dialect takes whatever no other claims.
+
+A dialect's routes, with its models and translation, are imported at its first request, not at
+start: a cold start pays only for the dialects its clients speak (a function behind Claude Code
+never loads the Responses API). What the edge needs first (the claim, the error shape) is light.
 """
 
 from collections.abc import Callable, Sequence
@@ -23,7 +27,7 @@ SCOPE_KEY = "gemini_proxy.dialect"
 @dataclass(frozen=True)
 class Dialect:
     name: str
-    routes: Sequence[BaseRoute]
+    load_routes: Callable[[], Sequence[BaseRoute]]
     render_error: ErrorRenderer
     claims: Callable[[Scope], bool] = lambda scope: False
 
@@ -57,18 +61,23 @@ class DialectRouter(BaseRoute):
 
     def __init__(self, dialects: Dialects, common: Sequence[BaseRoute]) -> None:
         self._dialects = dialects
-        self._routers = {
-            # The dialect's first: its paths carry the traffic (none overlaps a common one).
-            dialect.name: Router(routes=[*dialect.routes, *common])
-            for dialect in (*dialects._ordered, dialects.default)
-        }
+        self._common = common
+        self._routers: dict[str, Router] = {}
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope.get(SCOPE_KEY) or self._dialects.for_scope(scope).name
-        await self._routers[name](scope, receive, send)
+        router = self._routers.get(name) or self._load(name)
+        await router(scope, receive, send)
+
+    def _load(self, name: str) -> Router:
+        dialect = self._dialects.named(name)
+        # The dialect's first: its paths carry the traffic (none overlaps a common one).
+        router = Router(routes=[*dialect.load_routes(), *self._common])
+        self._routers[name] = router
+        return router
 
     def url_path_for(self, name: str, /, **path_params: object) -> URLPath:
         raise NoMatchFound(name, path_params)

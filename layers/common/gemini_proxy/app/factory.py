@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from gemini_proxy.anthropic import routes as anthropic_dialect
+from gemini_proxy.anthropic.dialect import DIALECT as ANTHROPIC
 from gemini_proxy.app import admin, routes
 from gemini_proxy.app.dialects import Dialects
 from gemini_proxy.app.edge import EdgeMiddleware
@@ -17,12 +17,12 @@ from gemini_proxy.app.services import Services
 from gemini_proxy.config import Config, ConfigError
 from gemini_proxy.credentials.models import Credential
 from gemini_proxy.dashboard import routes as dashboard
-from gemini_proxy.gemini import routes as gemini_dialect
+from gemini_proxy.gemini.dialect import DIALECT as GEMINI
 from gemini_proxy.generation.outcome import Outcome
 from gemini_proxy.logs import logger
 from gemini_proxy.metrics import metrics
-from gemini_proxy.openai import routes as openai_dialect
-from gemini_proxy.responses import routes as responses_dialect
+from gemini_proxy.openai.dialect import DIALECT as OPENAI
+from gemini_proxy.responses.dialect import DIALECT as RESPONSES
 from gemini_proxy.runtime import load_runtime
 from gemini_proxy.state.base import StateStore
 
@@ -36,12 +36,12 @@ def create_app(
     services = Services.build(config, credentials, client_keys, store)
     dialects = Dialects(
         [
-            anthropic_dialect.DIALECT,
-            gemini_dialect.DIALECT,
-            responses_dialect.DIALECT,
-            openai_dialect.DIALECT,
+            ANTHROPIC,
+            GEMINI,
+            RESPONSES,
+            OPENAI,
         ],
-        default=openai_dialect.DIALECT,
+        default=OPENAI,
     )
 
     @asynccontextmanager

@@ -6,7 +6,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gemini_proxy import __version__
-from gemini_proxy.app.openapi import openapi_document
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import services_of
 
@@ -53,6 +52,10 @@ async def health(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
+    # Imported here: the document is built from every dialect's models, which load at their
+    # dialect's first request, not at start.
+    from gemini_proxy.app.openapi import openapi_document
+
     return JSONBytes(to_json(openapi_document()))
 
 

@@ -18,7 +18,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gemini_proxy.app.body import read_body
-from gemini_proxy.app.dialects import Dialect
 from gemini_proxy.app.edge import outcome_of
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import Services, services_of
@@ -27,7 +26,6 @@ from gemini_proxy.credentials.models import Credential
 from gemini_proxy.errors import NotFound, ProxyError
 from gemini_proxy.gemini import paths
 from gemini_proxy.gemini import request as checks
-from gemini_proxy.gemini.errors import render_error
 from gemini_proxy.gemini.model_list import model_objects, page
 from gemini_proxy.gemini.stream import framing
 from gemini_proxy.generation.outcome import Outcome
@@ -146,4 +144,4 @@ def _routes() -> list[Route]:
     return routes
 
 
-DIALECT = Dialect(name="gemini", routes=_routes(), render_error=render_error, claims=paths.claims)
+ROUTES = _routes()

@@ -15,13 +15,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from gemini_proxy.app.body import parse_body, read_body, read_form
-from gemini_proxy.app.dialects import Dialect
 from gemini_proxy.app.edge import outcome_of
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import Services, services_of
 from gemini_proxy.app.streaming import stream_response
 from gemini_proxy.credentials.models import Credential
-from gemini_proxy.errors import InvalidRequest, NotFound, ProxyError
+from gemini_proxy.errors import InvalidRequest, NotFound
 from gemini_proxy.generation.service import Call, note_schema_changes
 from gemini_proxy.generation.signatures import Signer
 from gemini_proxy.openai import transcription
@@ -162,19 +161,10 @@ async def get_model(request: Request) -> Response:
     raise NotFound(f"The model '{wanted}' does not exist", param="model", code="model_not_found")
 
 
-def render_error(error: ProxyError) -> Response:
-    """`{"error": {"message", "type", "param", "code"}}`, as OpenAI answers."""
-    return JSONBytes(to_json(error.body()), status_code=error.status, headers=error.headers)
-
-
-DIALECT = Dialect(
-    name="openai",
-    routes=[
-        Route("/v1/models", list_models, methods=["GET"]),
-        Route("/v1/models/{model:path}", get_model, methods=["GET"]),
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route("/v1/embeddings", embeddings, methods=["POST"]),
-        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
-    ],
-    render_error=render_error,
-)
+ROUTES = [
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
+    Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+]

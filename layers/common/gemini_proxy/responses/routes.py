@@ -14,10 +14,8 @@ from pydantic_core import from_json, to_json
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Scope
 
 from gemini_proxy.app.body import parse_body, read_body
-from gemini_proxy.app.dialects import Dialect
 from gemini_proxy.app.edge import outcome_of
 from gemini_proxy.app.responses import JSONBytes
 from gemini_proxy.app.services import Services, services_of
@@ -27,7 +25,7 @@ from gemini_proxy.generation.outcome import Outcome
 from gemini_proxy.generation.service import Call, note_schema_changes
 from gemini_proxy.generation.signatures import Signer
 from gemini_proxy.logs import logger
-from gemini_proxy.openai.routes import render_error
+from gemini_proxy.responses.dialect import PATH
 from gemini_proxy.responses.items import parse_items, resources
 from gemini_proxy.responses.models import (
     Deleted,
@@ -57,7 +55,6 @@ from gemini_proxy.responses.translate_response import (
 from gemini_proxy.upstream.wire import GenerateContentRequest, GenerateContentResponse
 
 T = TypeVar("T")
-PATH = "/v1/responses"
 # Models seen refusing Google Search beside function declarations (Gemini 2.x: "Tool use with
 # function calling is unsupported"): later requests to them drop search up front.
 _REFUSE_SEARCH_WITH_FUNCTIONS: set[str] = set()
@@ -349,21 +346,11 @@ async def input_tokens(request: Request) -> Response:
     return JSONBytes(InputTokens(input_tokens=int(total)).model_dump_json().encode())
 
 
-def claims(scope: Scope) -> bool:
-    path: str = scope["path"]
-    return path == PATH or path.startswith(PATH + "/")
-
-
-DIALECT = Dialect(
-    name="responses",
-    routes=[
-        Route(PATH, create_response, methods=["POST"]),
-        Route(PATH + "/input_tokens", input_tokens, methods=["POST"]),
-        Route(PATH + "/{response_id}", get_response, methods=["GET"]),
-        Route(PATH + "/{response_id}", delete_response, methods=["DELETE"]),
-        Route(PATH + "/{response_id}/cancel", cancel_response, methods=["POST"]),
-        Route(PATH + "/{response_id}/input_items", list_input_items, methods=["GET"]),
-    ],
-    render_error=render_error,
-    claims=claims,
-)
+ROUTES = [
+    Route(PATH, create_response, methods=["POST"]),
+    Route(PATH + "/input_tokens", input_tokens, methods=["POST"]),
+    Route(PATH + "/{response_id}", get_response, methods=["GET"]),
+    Route(PATH + "/{response_id}", delete_response, methods=["DELETE"]),
+    Route(PATH + "/{response_id}/cancel", cancel_response, methods=["POST"]),
+    Route(PATH + "/{response_id}/input_items", list_input_items, methods=["GET"]),
+]
