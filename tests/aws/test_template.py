@@ -81,6 +81,10 @@ def test_rest_api_is_the_functions_streaming_api_events() -> None:
     assert api["Type"] == "AWS::Serverless::Api"
     assert api["Properties"]["EndpointConfiguration"] == {"Type": "REGIONAL"}
     assert api["Properties"]["StageName"] == "api"
+    # Audio uploads (multipart, or raw audio) must reach the function as bytes: API Gateway
+    # reads any other body as UTF-8 text. SAM's "~1" is CloudFormation's escaped "/".
+    assert {"multipart~1form-data", "audio~1*"} <= set(api["Properties"]["BinaryMediaTypes"])
+    assert "application~1json" not in api["Properties"]["BinaryMediaTypes"]
     # No hand-written API Gateway resources: SAM's local tooling would not see them.
     assert not [r for r in RESOURCES.values() if r["Type"].startswith("AWS::ApiGateway::")]
     url = RESOURCES["ProxyFunctionUrl"]

@@ -6,6 +6,7 @@
   integration in STREAM mode. `sam validate --lint` cannot catch a wrong value here: the Api
   event's `ResponseTransferMode` takes RESPONSE_STREAM, and anything else, STREAM included,
   silently gives a buffered `/invocations` integration.
+- The API passes audio uploads on as bytes (binary media types), not as UTF-8 text.
 - The built template keeps the proxy function's streaming Api events.
 - The built layer holds the package without what a request never imports, with the
   dashboard's static files, and a python3.13 unchecked-hash `.pyc` beside every module, its
@@ -47,8 +48,12 @@ def check_transform(template_text: str) -> list[str]:
             if isinstance(properties.get(key), str):
                 properties[key] = f"s3://bucket/{properties[key]}"
     resources = transform(template, {}, _NoManagedPolicies())["Resources"]
-    paths = resources["Api"]["Properties"]["Body"]["paths"]
+    body = resources["Api"]["Properties"]["Body"]
+    paths = body["paths"]
     problems = [] if set(paths) == {"/", "/{proxy+}"} else [f"API paths are {sorted(paths)}"]
+    binary = body.get("x-amazon-apigateway-binary-media-types", [])
+    if not {"multipart/form-data", "audio/*"} <= set(binary):
+        problems.append(f"binary media types {binary}: audio uploads would arrive as UTF-8 text")
     for path, methods in paths.items():
         integration = methods["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
         if integration.get("responseTransferMode") != "STREAM":
