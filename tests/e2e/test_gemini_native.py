@@ -471,3 +471,85 @@ def test_without_ai_studio_keys_the_list_is_the_configured_one_and_embeddings_ar
         client.models.embed_content(model=EMBEDDER, contents="hi")
     assert caught.value.code == 503 and "ai_studio" in (caught.value.message or "")
     assert not [e for e in fake.requests() if e["kind"] in ("embed", "batch_embed")]
+
+
+def test_a_follow_up_goes_to_the_key_that_signed_its_history(
+    server: ServerThread, fake: FakeGemini
+) -> None:
+    """Google refuses another key's thought signature (the fake too). The answer reaches the
+    client untouched, so the proxy remembers which key signed what it passed on, and a follow-up
+    carrying that signature goes to that key, streamed or not."""
+    model = "gemini-3-flash-preview"
+    base = f"{server.url}/v1beta/models/{model}"
+    json_headers = {"content-type": "application/json", **GOOG}
+    url = f"{base}:streamGenerateContent?alt=sse"
+    reply = call("POST", url, json.dumps(RICH).encode(), json_headers)
+    assert reply.status == 200, reply.body
+    events = [
+        json.loads(line[6:]) for line in reply.body.decode().splitlines() if line[:6] == "data: "
+    ]
+    parts = [part for event in events for part in event["candidates"][0]["content"]["parts"]]
+    signed = next(part for part in parts if "functionCall" in part)
+    assert signed["thoughtSignature"]
+    signer = fake.requests()[-1]["credential"]
+
+    follow_up = {
+        **RICH,
+        "contents": [
+            *RICH["contents"],
+            {"role": "model", "parts": [signed]},
+            {
+                "role": "user",
+                "parts": [{"functionResponse": {"name": "get_time", "response": {"t": "noon"}}}],
+            },
+        ],
+    }
+    for n in range(4):
+        url = f"{base}:streamGenerateContent?alt=sse" if n % 2 else f"{base}:generateContent"
+        reply = call("POST", url, json.dumps(follow_up).encode(), json_headers)
+        assert reply.status == 200, reply.body  # another key would have said "Corrupted"
+        assert fake.requests()[-1]["credential"] == signer
+
+    # Without a signature the same pool spreads requests over both keys: the preference above
+    # is the proxy's doing, not the pool's habit.
+    for _ in range(4):
+        assert post_json(f"{base}:generateContent", HELLO, GOOG).status == 200
+    assert {e["credential"] for e in fake.requests()[-4:]} == {fingerprint(k) for k in POOL}
+
+
+def test_when_the_signing_key_cannot_serve_the_other_gets_the_skip_value(
+    server: ServerThread, fake: FakeGemini
+) -> None:
+    """The key that signed the history is rate limited: the follow-up fails over, and the other
+    key gets Google's skip value in place of a signature it would call corrupted."""
+    model = "gemini-3-flash-preview"
+    url = f"{server.url}/v1beta/models/{model}:generateContent"
+    first = post_json(url, RICH, GOOG)
+    assert first.status == 200, first.body
+    signed = first.json()["candidates"][0]["content"]["parts"][-1]
+    signer = fake.requests()[-1]["credential"]
+    fake.fault({"type": "rate_limit_minute", "retry_delay": "30s"}, _key_of(signer), model)
+
+    follow_up = {
+        **RICH,
+        "contents": [
+            *RICH["contents"],
+            {"role": "model", "parts": [signed]},
+            {
+                "role": "user",
+                "parts": [{"functionResponse": {"name": "get_time", "response": {"t": "noon"}}}],
+            },
+        ],
+    }
+    reply = post_json(url, follow_up, GOOG)
+    assert reply.status == 200, reply.body
+    served = fake.requests()[-1]
+    assert served["credential"] != signer and served["status"] == 200
+    sent = served["body"]["contents"][1]["parts"][0]
+    assert sent["thoughtSignature"] == "skip_thought_signature_validator"
+    assert sent["functionCall"] == signed["functionCall"]
+    assert served["body"]["generationConfig"] == RICH["generationConfig"]
+
+
+def _key_of(credential: str) -> str:
+    return next(key for key in POOL if fingerprint(key) == credential)

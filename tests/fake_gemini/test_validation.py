@@ -7,6 +7,8 @@ import pytest
 
 from .support import KEY_HEADERS, FakeServer, Reply, aio, prompt, user
 
+OTHER_KEY = "AIza-test-key-2"
+
 GEN = "/v1beta/models/gemini-2.5-flash:generateContent"
 
 
@@ -292,3 +294,17 @@ async def test_gemini_3_thought_signatures_round_trip(fake: FakeServer) -> None:
     assert (await send(fake, skipped, model)).status == 200
     # Gemini 2.5 does not demand signatures.
     assert (await send(fake, missing, "gemini-2.5-flash")).status == 200
+
+    # Another key's signature is corrupted for this one (peers saw it after failing over
+    # between accounts); counting tokens does not check whose it is.
+    async with aiohttp.ClientSession() as s:
+        path = f"/v1beta/models/{model}:generateContent"
+        other = await fake.post(s, path, replay, {"x-goog-api-key": OTHER_KEY})
+        counted = await fake.post(
+            s,
+            f"/v1beta/models/{model}:countTokens",
+            {"generateContentRequest": {"model": f"models/{model}", **replay}},
+            {"x-goog-api-key": OTHER_KEY},
+        )
+    assert bad_request(other) == "Corrupted thought signature."
+    assert counted.status == 200, counted.raw

@@ -150,7 +150,7 @@ class CodeAssist:
         if model is None or not model.code_assist:
             raise errors.entity_not_found()
         inner = get(body, "request") or {}
-        plan = check_meaning(inner, model, "code_assist", self.state.known_signature)
+        plan = check_meaning(inner, model, "code_assist", ex.signature_check())
         account.used[model.id] += 1
         trace = secrets.token_hex(8)
 

@@ -62,6 +62,11 @@ class Exchange:
         if self.body_error is not None:
             raise self.body_error
 
+    def signature_check(self) -> Callable[[str], bool]:
+        """Whether a signature in the request was issued to this request's credential."""
+        credential = self.entry.credential
+        return lambda signature: self.state.known_signature(signature, credential)
+
     def take_fault(self, credential: str | None, model: str | None) -> Fault | None:
         entry = self.entry
         fault = self.state.faults.take(entry.api, entry.kind, credential, model)
@@ -108,7 +113,7 @@ class Exchange:
     ) -> Response:
         """The generateContent / streamGenerateContent answer, bent by a shape fault if any."""
         state = self.state
-        result = compose(plan, state.issue_signature)
+        result = compose(plan, lambda: state.issue_signature(self.entry.credential))
         kind = fault.type if fault is not None else None
         if fault is not None:
             reshape(result, fault.type, fault.params)

@@ -132,7 +132,7 @@ class FakeState:
         self.accounts: dict[str, Account] = {}
         self._projects = itertools.count(1)
         self._operations = itertools.count(1)
-        self.signatures: dict[str, None] = {}
+        self.signatures: dict[str, str | None] = {}  # signature -> the credential it was for
 
     def apply_settings(self, settings: FakeSettings) -> None:
         if settings.log_limit != self.settings.log_limit:
@@ -213,17 +213,19 @@ class FakeState:
 
     # -- thought signatures --------------------------------------------------------------------
 
-    def issue_signature(self) -> str:
+    def issue_signature(self, credential: str | None) -> str:
         # Standard base64 like Google's, so a client that mangles '+' or '/' is caught.
         signature = base64.b64encode(secrets.token_bytes(48)).decode()
-        self.signatures[signature] = None
+        self.signatures[signature] = credential
         if len(self.signatures) > _MAX_SIGNATURES:
             # Oldest first: dicts keep insertion order.
             del self.signatures[next(iter(self.signatures))]
         return signature
 
-    def known_signature(self, signature: str) -> bool:
-        return signature in self.signatures
+    def known_signature(self, signature: str, credential: str | None) -> bool:
+        """Issued, and for this credential: Google refuses another account's signature
+        ("Corrupted thought signature"), as peers saw after failing over between accounts."""
+        return signature in self.signatures and self.signatures[signature] == credential
 
     # -- stats ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Generic, Protocol, TypeVar
 from gemini_proxy.credentials.models import Credential, CredentialKind
 from gemini_proxy.errors import InvalidRequest, ProxyError
 from gemini_proxy.generation import signatures
+from gemini_proxy.generation.issuers import Issuers
 from gemini_proxy.generation.outcome import Outcome, Tokens
 from gemini_proxy.generation.schema import sanitize_schema
 from gemini_proxy.logs import logger
@@ -118,6 +119,7 @@ class Generation:
         self.upstream = upstream
         self.catalog = catalog
         self._open_stream_slot = open_stream_slot
+        self.issuers = Issuers()  # of the signatures passed through untouched
 
     def resolve(self, outcome: Outcome, requested: str) -> str:
         """The Gemini model behind a name the client sent (an alias, `models/...`), checked."""
@@ -172,9 +174,10 @@ class Generation:
             usage = usage_of(answer)
             if usage is not None:
                 outcome.tokens = Tokens.from_usage(usage)
+            self.issuers.note(answer, credential.fingerprint)
             return answer
 
-        return await self.run(outcome, call.model, attempt, call.kinds)
+        return await self.run(outcome, call.model, attempt, call.kinds, self._prefer(call))
 
     async def count_tokens(self, outcome: Outcome, call: Call) -> bytes:
         """Gemini's `{totalTokens}` answer for the request."""
@@ -199,19 +202,34 @@ class Generation:
         self, outcome: Outcome, call: Call, new_frames: Callable[[], Frames[bytes]]
     ) -> Stream[bytes]:
         def frames(credential: Credential) -> Frames[bytes]:
-            return _MeteredRaw(new_frames(), outcome)
+            return _MeteredRaw(new_frames(), outcome, self.issuers, credential.fingerprint)
 
         return await self._stream(outcome, call, self._events, frames)
+
+    def _prefer(self, call: Call) -> str | None:
+        """The credential that issued the history's newest signature, if one can be told."""
+        if isinstance(call.request, bytes):
+            return self.issuers.issuer(call.request)
+        return call.prefer
+
+    def _body(self, call: Call, credential: Credential, fallback: bool = False) -> bytes:
+        body = call.body(credential, fallback)
+        if isinstance(call.request, bytes):
+            return self.issuers.for_credential(body, credential.fingerprint)
+        return body
 
     # --- the attempts ------------------------------------------------------------------
 
     async def _generate(self, credential: Credential, call: Call) -> bytes:
         try:
-            return await self.upstream.generate(credential, call.model, call.body(credential))
+            body = self._body(call, credential)
+            return await self.upstream.generate(credential, call.model, body)
         except UpstreamError as exc:
             if not _wants_fallback(call, exc):
                 raise
-        return await self.upstream.generate(credential, call.model, call.body(credential, True))
+        return await self.upstream.generate(
+            credential, call.model, self._body(call, credential, True)
+        )
 
     @asynccontextmanager
     async def _events(
@@ -221,7 +239,7 @@ class Generation:
         entered = False
         try:
             async with self.upstream.stream(
-                credential, call.model, call.body(credential)
+                credential, call.model, self._body(call, credential)
             ) as events:
                 entered = True
                 yield events
@@ -231,7 +249,7 @@ class Generation:
             if entered or not _wants_fallback(call, exc):
                 raise
         async with self.upstream.stream(
-            credential, call.model, call.body(credential, True)
+            credential, call.model, self._body(call, credential, True)
         ) as events:
             yield events
 
@@ -264,7 +282,7 @@ class Generation:
                 lambda credential: events(credential, call),
                 frames,
                 call.kinds,
-                call.prefer,
+                self._prefer(call),
             )
         except BaseException:
             release()
@@ -294,15 +312,21 @@ class _Metered(Generic[E]):
 
 
 class _MeteredRaw:
-    """The same for events passed through: only the last one is read, once the stream ends."""
+    """The same for events passed through: only the last one is read, once the stream ends.
+    Their signatures are remembered as the serving credential's."""
 
-    def __init__(self, inner: Frames[bytes], outcome: Outcome) -> None:
+    def __init__(
+        self, inner: Frames[bytes], outcome: Outcome, issuers: Issuers, fingerprint: str
+    ) -> None:
         self._inner = inner
         self._outcome = outcome
+        self._issuers = issuers
+        self._fingerprint = fingerprint
         self._last = b""
 
     def feed(self, event: bytes) -> Sequence[bytes]:
         self._last = event
+        self._issuers.note(event, self._fingerprint)
         return self._inner.feed(event)
 
     def finish(self) -> Sequence[bytes]:
