@@ -16,7 +16,6 @@ from gemini_proxy.anthropic.errors import error_body
 from gemini_proxy.anthropic.translate_response import (
     AnswerOptions,
     check_answered,
-    check_prompt_not_blocked,
     first_candidate,
     search_blocks,
     searches,
@@ -24,6 +23,7 @@ from gemini_proxy.anthropic.translate_response import (
     usage,
 )
 from gemini_proxy.errors import ProxyError
+from gemini_proxy.upstream.answers import check_prompt_not_blocked
 from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.wire import GenerateContentResponse, GroundingMetadata, UsageMetadata
 
@@ -43,7 +43,7 @@ class MessageFrames:
         self._grounding: GroundingMetadata | None = None
 
     def feed(self, event: GenerateContentResponse) -> Sequence[bytes]:
-        check_prompt_not_blocked(event)
+        check_prompt_not_blocked(event, "messages")
         if event.usage_metadata is not None:  # cumulative: the last one holds the totals
             self._usage = event.usage_metadata
         candidate = first_candidate(event)

@@ -41,6 +41,7 @@ from gemini_proxy.anthropic.tools import ToolSetup, signature_in_id, tool_setup
 from gemini_proxy.errors import InvalidRequest, Unsupported
 from gemini_proxy.generation import signatures
 from gemini_proxy.generation.schema import gemini_function_name
+from gemini_proxy.upstream.contents import text_parts
 from gemini_proxy.upstream.wire import (
     Blob,
     Content,
@@ -96,7 +97,7 @@ def to_gemini(
     for index, message in enumerate(request.messages):
         if message.role == "system":
             # Claude Code's mid-conversation system turns: Gemini has one system instruction.
-            system.extend(_text_parts(_texts(message, index)))
+            system.extend(text_parts(_texts(message, index)))
         else:
             history.add(message, index)
     if not history.contents:
@@ -123,13 +124,8 @@ def _system_parts(system: str | list[TextBlock] | None) -> list[Part]:
     if system is None:
         return []
     if isinstance(system, str):
-        return _text_parts([system])
-    return _text_parts([block.text for block in system])
-
-
-def _text_parts(texts: list[str]) -> list[Part]:
-    """Text as parts, dropping empty strings: Gemini rejects an empty text part."""
-    return [Part(text=text) for text in texts if text]
+        return text_parts([system])
+    return text_parts([block.text for block in system])
 
 
 def _texts(message: Message, index: int) -> list[str]:
@@ -158,7 +154,7 @@ class _History:
     def add(self, message: Message, index: int) -> None:
         role = "model" if message.role == "assistant" else "user"
         if isinstance(message.content, str):
-            self._append(role, _text_parts([message.content]))
+            self._append(role, text_parts([message.content]))
             return
         responses: list[Part] = []
         parts: list[Part] = []
@@ -193,7 +189,7 @@ class _History:
 
     def _block(self, block: ContentBlock, role: str, param: str) -> list[Part]:
         if isinstance(block, TextBlock):
-            return _text_parts([block.text])
+            return text_parts([block.text])
         if isinstance(block, ImageBlock | DocumentBlock | SearchResultBlock):
             return self._media_parts(block, param)
         if isinstance(block, ToolUseBlock):
@@ -244,12 +240,12 @@ class _History:
 
     def _media_parts(self, block: ToolResultItem, param: str) -> list[Part]:
         if isinstance(block, TextBlock):
-            return _text_parts([block.text])
+            return text_parts([block.text])
         if isinstance(block, ToolReferenceBlock):
-            return _text_parts([f"Tool loaded: {block.tool_name}"])
+            return text_parts([f"Tool loaded: {block.tool_name}"])
         if isinstance(block, SearchResultBlock):
             body = "\n".join(item.text for item in block.content)
-            return _text_parts([f"{block.title} ({block.source})\n{body}"])
+            return text_parts([f"{block.title} ({block.source})\n{body}"])
         source = block.source
         if isinstance(source, Base64Source):
             if not source.data:
@@ -261,11 +257,11 @@ class _History:
                 raise Unsupported(param + ".source.url", "the URL was not fetched")
             return [Part(inline_data=blob)]
         if isinstance(source, PlainTextSource):
-            return _text_parts([_titled(block, source.data)])
+            return text_parts([_titled(block, source.data)])
         if isinstance(source, ContentSource):
             content = source.content
             texts = [content] if isinstance(content, str) else [item.text for item in content]
-            return _text_parts([_titled(block, "\n".join(texts))])
+            return text_parts([_titled(block, "\n".join(texts))])
         raise Unsupported(
             param + ".source", "Files API ids are Anthropic's; send the data as base64 or a URL"
         )

@@ -23,7 +23,7 @@ from gemini_proxy.anthropic.models import (
     WebSearchResult,
     WebSearchResultOut,
 )
-from gemini_proxy.errors import InvalidRequest
+from gemini_proxy.upstream.answers import SAFETY_FINISH, check_finish, check_prompt_not_blocked
 from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.wire import (
     Candidate,
@@ -32,18 +32,6 @@ from gemini_proxy.upstream.wire import (
     UsageMetadata,
 )
 
-# Gemini's finish reasons for an answer its safety filters stopped.
-_REFUSALS = {
-    "SAFETY",
-    "RECITATION",
-    "BLOCKLIST",
-    "PROHIBITED_CONTENT",
-    "SPII",
-    "IMAGE_SAFETY",
-    "LANGUAGE",
-}
-# Finish reasons that mean the answer is broken rather than finished.
-_FAILED_FINISH = {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"}
 _BLOCK = TypeAdapter(BlockOut)
 
 
@@ -64,7 +52,7 @@ def stop_reason(finish: str | None, calls: int) -> StopReason:
     """Gemini says STOP whether the model ended or a stop sequence did: both read end_turn."""
     if finish == "MAX_TOKENS":
         return "max_tokens"
-    if finish in _REFUSALS:
+    if finish in SAFETY_FINISH:
         return "refusal"
     return "tool_use" if calls else "end_turn"
 
@@ -82,22 +70,11 @@ def usage(metadata: UsageMetadata | None, web_searches: int = 0) -> Usage:
     )
 
 
-def check_prompt_not_blocked(answer: GenerateContentResponse) -> None:
-    feedback = answer.prompt_feedback
-    if not answer.candidates and feedback and feedback.block_reason:
-        detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
-        raise InvalidRequest(
-            f"Gemini blocked the prompt ({feedback.block_reason}){detail}",
-            param="messages",
-            code="content_policy_violation",
-        )
-
-
 def first_candidate(answer: GenerateContentResponse) -> Candidate | None:
     """The one answer an Anthropic message has (the proxy never asks for more)."""
     candidate = next((c for c in answer.candidates if c.index == 0), None)
-    if candidate is not None and candidate.finish_reason in _FAILED_FINISH:
-        raise UpstreamError(bad_answer(f"Gemini ended the answer with {candidate.finish_reason}"))
+    if candidate is not None:
+        check_finish(candidate)
     return candidate
 
 
@@ -136,7 +113,7 @@ def searches(grounding: GroundingMetadata | None) -> int:
 def to_message(
     answer: GenerateContentResponse, message_id: str, options: AnswerOptions
 ) -> MessageOut:
-    check_prompt_not_blocked(answer)
+    check_prompt_not_blocked(answer, "messages")
     candidate = first_candidate(answer)
     if candidate is None:
         raise UpstreamError(bad_answer("Gemini returned no candidates"))

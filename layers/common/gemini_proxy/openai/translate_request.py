@@ -26,6 +26,7 @@ from gemini_proxy.openai.models import (
 )
 from gemini_proxy.openai.reasoning import thinking_config
 from gemini_proxy.openai.tools import call_parts, result_payload, tool_setup
+from gemini_proxy.upstream.contents import append_turn, data_url_blob, text_parts
 from gemini_proxy.upstream.wire import (
     Blob,
     Content,
@@ -74,16 +75,16 @@ def to_gemini(
         if isinstance(message, SystemMessage | DeveloperMessage):
             system_parts.extend(_text_parts(message.content))
         elif isinstance(message, UserMessage):
-            _append(contents, "user", _user_parts(message, index, media or {}))
+            append_turn(contents, "user", _user_parts(message, index, media or {}))
         elif isinstance(message, AssistantMessage):
             parts = _assistant_text(message)
             if message.tool_calls:
                 calls, names = call_parts(message.tool_calls, index, needs_signature)
                 parts.extend(calls)
                 call_names.update(names)
-            _append(contents, "model", parts)
+            append_turn(contents, "model", parts)
         elif isinstance(message, ToolMessage):
-            _append(contents, "user", [_tool_result(message, index, call_names)])
+            append_turn(contents, "user", [_tool_result(message, index, call_names)])
         elif isinstance(message, FunctionMessage):
             raise Unsupported(f"messages[{index}]", "legacy 'function' messages are not mapped")
     if not contents:
@@ -115,10 +116,8 @@ def _refuse_unsupported(request: ChatCompletionRequest) -> None:
 
 
 def _text_parts(content: str | Iterable[str | TextPart]) -> list[Part]:
-    """Text as parts, dropping empty strings: Gemini rejects an empty text part."""
     items = [content] if isinstance(content, str) else content
-    texts = (item.text if isinstance(item, TextPart) else item for item in items)
-    return [Part(text=text) for text in texts if text]
+    return text_parts(item.text if isinstance(item, TextPart) else item for item in items)
 
 
 def _user_parts(message: UserMessage, index: int, media: Mapping[str, Blob]) -> list[Part]:
@@ -161,7 +160,7 @@ def _user_part(item: UserPart, param: str, media: Mapping[str, Blob]) -> list[Pa
             if url not in media:
                 raise Unsupported(param + ".image_url", "the image URL was not fetched")
             return [Part(inline_data=media[url])]
-        return [Part(inline_data=_data_url(url, param + ".image_url.url"))]
+        return [Part(inline_data=data_url_blob(url, param + ".image_url.url"))]
     if isinstance(item, InputAudioPart):
         data = item.input_audio.get("data")
         fmt = str(item.input_audio.get("format", ""))
@@ -181,7 +180,7 @@ def _file_data(file: dict[str, Any], param: str) -> Blob:
     if not isinstance(file_data, str):
         raise Unsupported(param, "send the file inline as a data: URL in file_data")
     if file_data.startswith("data:"):
-        return _data_url(file_data, param + ".file_data")
+        return data_url_blob(file_data, param + ".file_data")
     # Some clients send bare base64 beside a filename: the name's extension gives the type.
     filename = file.get("filename")
     guessed = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
@@ -192,28 +191,6 @@ def _file_data(file: dict[str, Any], param: str) -> Blob:
             param=param + ".file_data",
         )
     return Blob(mime_type=guessed, data=file_data)
-
-
-def _data_url(url: str, param: str) -> Blob:
-    header, sep, data = url.removeprefix("data:").partition(",")
-    # RFC 2397: data:<type>[;<param>=<value>]*;base64,<data> (e.g. ";charset=utf-8;base64").
-    mime_type, *params = header.split(";")
-    mime_type = mime_type.strip().lower()
-    if not sep or not params or params[-1] != "base64" or "/" not in mime_type or not data:
-        raise InvalidRequest(
-            "expected a data URL of the form data:<mime type>;base64,<data>", param=param
-        )
-    return Blob(mime_type=mime_type, data=data)
-
-
-def _append(contents: list[Content], role: str, parts: list[Part]) -> None:
-    """Add a turn, merging it into the previous one when the role repeats."""
-    if not parts:
-        return
-    if contents and contents[-1].role == role:
-        contents[-1].parts.extend(parts)
-    else:
-        contents.append(Content(role=role, parts=parts))
 
 
 def _generation_config(

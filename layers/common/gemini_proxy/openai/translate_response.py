@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from pydantic_core import to_json
 
-from gemini_proxy.errors import InvalidRequest
 from gemini_proxy.openai.models import (
     Annotation,
     ChatCompletion,
@@ -30,6 +29,7 @@ from gemini_proxy.openai.models import (
     Usage,
 )
 from gemini_proxy.openai.tools import new_call_id
+from gemini_proxy.upstream.answers import check_finish, check_prompt_not_blocked
 from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.wire import (
     Candidate,
@@ -50,8 +50,6 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "IMAGE_SAFETY": "content_filter",
     "LANGUAGE": "content_filter",
 }
-# Finish reasons that mean the answer is broken rather than finished.
-_FAILED_FINISH = {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"}
 
 
 @dataclass(frozen=True)
@@ -83,22 +81,6 @@ def usage(metadata: UsageMetadata | None) -> Usage:
             reasoning_tokens=meta.thoughts_token_count
         ),
     )
-
-
-def check_prompt_not_blocked(answer: GenerateContentResponse) -> None:
-    feedback = answer.prompt_feedback
-    if not answer.candidates and feedback and feedback.block_reason:
-        detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
-        raise InvalidRequest(
-            f"Gemini blocked the prompt ({feedback.block_reason}){detail}",
-            param="messages",
-            code="content_policy_violation",
-        )
-
-
-def _check_finish(candidate: Candidate) -> None:
-    if candidate.finish_reason in _FAILED_FINISH:
-        raise UpstreamError(bad_answer(f"Gemini ended the answer with {candidate.finish_reason}"))
 
 
 @dataclass
@@ -168,10 +150,10 @@ def to_chat_completion(
     options: AnswerOptions | None = None,
 ) -> ChatCompletion:
     options = options or AnswerOptions()
-    check_prompt_not_blocked(answer)
+    check_prompt_not_blocked(answer, "messages")
     choices = []
     for candidate in answer.candidates:
-        _check_finish(candidate)
+        check_finish(candidate)
         pieces = _pieces(candidate)
         calls = pieces.calls[:1] if options.single_tool_call else pieces.calls
         reason = finish_reason(candidate.finish_reason)
@@ -247,12 +229,12 @@ class StreamTranslator:
         )
 
     def feed(self, event: GenerateContentResponse) -> list[ChatCompletionChunk]:
-        check_prompt_not_blocked(event)
+        check_prompt_not_blocked(event, "messages")
         if event.usage_metadata is not None:
             self._usage = event.usage_metadata
         choices = []
         for candidate in event.candidates:
-            _check_finish(candidate)
+            check_finish(candidate)
             state = self._candidates.setdefault(candidate.index, _CandidateStream())
             if candidate.grounding_metadata is not None:
                 state.grounding = candidate.grounding_metadata

@@ -32,14 +32,13 @@ from gemini_proxy.responses.translate_response import (
     Shell,
     annotations,
     call_item,
-    check_finish,
-    check_prompt_not_blocked,
     ending,
     error_code,
     new_id,
     reasoning_item,
     usage_of,
 )
+from gemini_proxy.upstream.answers import check_finish, check_prompt_not_blocked
 from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.wire import GenerateContentResponse, GroundingMetadata, UsageMetadata
 
@@ -76,7 +75,7 @@ class ResponseStream:
     # --- events in ----------------------------------------------------------------------
 
     def feed(self, answer: GenerateContentResponse) -> list[Event]:
-        check_prompt_not_blocked(answer)
+        check_prompt_not_blocked(answer, "input")
         if answer.usage_metadata is not None:
             self._usage = answer.usage_metadata
         if not answer.candidates:

@@ -32,6 +32,7 @@ from gemini_proxy.responses.models import (
     ResponsesRequest,
 )
 from gemini_proxy.responses.tools import CUSTOM_INPUT, ToolSetup, gemini_name, tool_setup
+from gemini_proxy.upstream.contents import append_turn, data_url_blob, text_parts
 from gemini_proxy.upstream.wire import (
     Blob,
     Content,
@@ -183,15 +184,15 @@ class _History:
 
     def _message(self, item: MessageItem, param: str) -> None:
         if item.role in ("system", "developer"):
-            self.system.extend(_text_parts(_texts(item.content, param)))
+            self.system.extend(text_parts(_texts(item.content, param)))
         elif item.role == "user":
             self._user(self._user_parts(item, param))
         else:
-            self._model(_text_parts(_texts(item.content, param)))
+            self._model(text_parts(_texts(item.content, param)))
 
     def _user_parts(self, item: MessageItem, param: str) -> list[Part]:
         if isinstance(item.content, str):
-            return _text_parts([item.content])
+            return text_parts([item.content])
         parts: list[Part] = []
         for n, part in enumerate(item.content):
             parts.extend(self._content_part(part, f"{param}.content[{n}]"))
@@ -202,7 +203,7 @@ class _History:
             return [Part(inline_data=self._image(part, param))]
         if isinstance(part, InputFile):
             return [Part(inline_data=self._file(part, param))]
-        return _text_parts([_text_of(part)])
+        return text_parts([_text_of(part)])
 
     def _image(self, part: InputImage, param: str) -> Blob:
         url = part.image_url
@@ -210,7 +211,7 @@ class _History:
             why = "files uploaded to OpenAI are not available here; send image_url"
             raise Unsupported(param + ".file_id", why)
         if url.startswith("data:"):
-            return _data_url(url, param + ".image_url")
+            return data_url_blob(url, param + ".image_url")
         if url not in self.media:
             raise Unsupported(param + ".image_url", "the image URL was not fetched")
         return self.media[url]
@@ -218,7 +219,7 @@ class _History:
     def _file(self, part: InputFile, param: str) -> Blob:
         if part.file_data:
             if part.file_data.startswith("data:"):
-                return _data_url(part.file_data, param + ".file_data")
+                return data_url_blob(part.file_data, param + ".file_data")
             # Bare base64: the filename's extension gives the type; PDF is what clients send.
             guessed = mimetypes.guess_type(part.filename)[0] if part.filename else None
             return Blob(mime_type=guessed or "application/pdf", data=part.file_data)
@@ -275,10 +276,10 @@ class _History:
     def _user(self, parts: list[Part]) -> None:
         if parts:
             self.close_group()
-            _append(self.contents, "user", parts)
+            append_turn(self.contents, "user", parts)
 
     def _model(self, parts: list[Part]) -> None:
-        _append(self.contents, "model", parts)
+        append_turn(self.contents, "model", parts)
 
     def close_group(self) -> None:
         """A model turn is complete: its text gets the signature its reasoning item carried."""
@@ -309,33 +310,6 @@ def _text_of(part: ContentPart) -> str:
     if isinstance(part, RefusalText):
         return part.refusal
     return getattr(part, "text", "")
-
-
-def _text_parts(texts: list[str]) -> list[Part]:
-    """Text as parts, dropping empty strings: Gemini rejects an empty text part."""
-    return [Part(text=text) for text in texts if text]
-
-
-def _data_url(url: str, param: str) -> Blob:
-    header, sep, data = url.removeprefix("data:").partition(",")
-    # RFC 2397: data:<type>[;<param>=<value>]*;base64,<data>
-    mime_type, *params = header.split(";")
-    mime_type = mime_type.strip().lower()
-    if not sep or not params or params[-1] != "base64" or "/" not in mime_type or not data:
-        raise InvalidRequest(
-            "expected a data URL of the form data:<mime type>;base64,<data>", param=param
-        )
-    return Blob(mime_type=mime_type, data=data)
-
-
-def _append(contents: list[Content], role: str, parts: list[Part]) -> None:
-    """Add a turn, merging it into the previous one when the role repeats."""
-    if not parts:
-        return
-    if contents and contents[-1].role == role:
-        contents[-1].parts.extend(parts)
-    else:
-        contents.append(Content(role=role, parts=parts))
 
 
 def _generation_config(

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from gemini_proxy.errors import InvalidRequest, ProxyError
+from gemini_proxy.errors import ProxyError
 from gemini_proxy.openai.tools import new_call_id
 from gemini_proxy.openai.translate_response import citations as chat_citations
 from gemini_proxy.responses import carrier
@@ -35,26 +35,14 @@ from gemini_proxy.responses.models import (
     Usage,
 )
 from gemini_proxy.responses.tools import CUSTOM_INPUT, ToolRef
+from gemini_proxy.upstream.answers import SAFETY_FINISH, check_finish, check_prompt_not_blocked
 from gemini_proxy.upstream.classify import UpstreamError, bad_answer
 from gemini_proxy.upstream.wire import (
-    Candidate,
     FunctionCall,
     GenerateContentResponse,
     GroundingMetadata,
     UsageMetadata,
 )
-
-_FILTERED = {
-    "SAFETY",
-    "RECITATION",
-    "BLOCKLIST",
-    "PROHIBITED_CONTENT",
-    "SPII",
-    "IMAGE_SAFETY",
-    "LANGUAGE",
-}
-# Finish reasons that mean the answer is broken rather than finished.
-_FAILED_FINISH = {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"}
 
 
 def new_id(prefix: str) -> str:
@@ -121,7 +109,7 @@ def usage_of(metadata: UsageMetadata | None) -> Usage:
 def ending(finish_reason: str | None) -> tuple[ResponseStatus, IncompleteDetails | None]:
     if finish_reason == "MAX_TOKENS":
         return "incomplete", IncompleteDetails(reason="max_output_tokens")
-    if finish_reason in _FILTERED:
+    if finish_reason in SAFETY_FINISH:
         return "incomplete", IncompleteDetails(reason="content_filter")
     return "completed", None
 
@@ -133,22 +121,6 @@ def error_code(error: ProxyError) -> ErrorCode:
     if 400 <= error.status < 500:
         return "invalid_prompt"
     return "server_error"
-
-
-def check_prompt_not_blocked(answer: GenerateContentResponse) -> None:
-    feedback = answer.prompt_feedback
-    if not answer.candidates and feedback and feedback.block_reason:
-        detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
-        raise InvalidRequest(
-            f"Gemini blocked the prompt ({feedback.block_reason}){detail}",
-            param="input",
-            code="content_policy_violation",
-        )
-
-
-def check_finish(candidate: Candidate) -> None:
-    if candidate.finish_reason in _FAILED_FINISH:
-        raise UpstreamError(bad_answer(f"Gemini ended the answer with {candidate.finish_reason}"))
 
 
 def call_item(
@@ -197,7 +169,7 @@ def reasoning_item(thoughts: str, carried: carrier.Carried, options: AnswerOptio
 def to_response(
     answer: GenerateContentResponse, shell: Shell, options: AnswerOptions, now: int
 ) -> ResponseObject:
-    check_prompt_not_blocked(answer)
+    check_prompt_not_blocked(answer, "input")
     if not answer.candidates:
         raise UpstreamError(bad_answer("Gemini returned no candidates"))
     candidate = answer.candidates[0]
